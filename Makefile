@@ -1,0 +1,55 @@
+# productops: two commands on a fresh machine (python3, make, git): `make run`, `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+export DAGSTER_HOME := $(CURDIR)/.dagster_home
+export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
+export DO_NOT_TRACK := 1
+
+.PHONY: install run sample ui test test-fast lint format bench clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+$(BIN)/productops: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --python $(PYTHON)
+	@touch $@
+
+install: $(BIN)/productops ## create .venv from uv.lock
+
+$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+	@mkdir -p $(DAGSTER_HOME)
+	@cp dagster.yaml $@
+
+run: install $(DAGSTER_HOME)/dagster.yaml ## write the sample company, materialise everything, print a summary
+	$(BIN)/productops sample
+	$(BIN)/productops run
+	$(BIN)/productops summary
+
+ui: install $(DAGSTER_HOME)/dagster.yaml ## the Dagster UI on http://127.0.0.1:3000
+	$(BIN)/dagster dev -m pipelines.definitions -h 127.0.0.1 -p 3000
+
+test: install $(DAGSTER_HOME)/dagster.yaml ## every test, slow end-to-end ones included
+	$(BIN)/pytest -n 2 --dist loadgroup -q
+
+test-fast: install ## the inner loop: everything but the slow end-to-end tests
+	$(BIN)/pytest -q -m "not slow"
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: install ## speed and memory, as ratios against a baseline measured in the same run
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .ruff_cache

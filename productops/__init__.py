@@ -1,0 +1,3 @@
+"""productops: Product Operations signals turned into trusted metric tables."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,81 @@
+"""Where productops keeps its files.
+
+Everything is resolved when called, never at import time, so that tests and the
+Dagster code server can point the same code at different folders through the
+environment or resource config.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+DATA_DIR_ENV = "PRODUCTOPS_DATA_DIR"
+PII_SALT_ENV = "PRODUCTOPS_PII_SALT"
+SOURCES = ("nps", "feedback", "social", "tool_usage", "licences")
+
+
+@dataclass(frozen=True)
+class DataPaths:
+    """The data folder's layout: landing drops, the raw lake, the warehouse."""
+
+    root: Path
+
+    @property
+    def landing(self) -> Path:
+        return self.root / "landing"
+
+    @property
+    def lake(self) -> Path:
+        return self.root / "lake"
+
+    @property
+    def raw(self) -> Path:
+        return self.lake / "raw"
+
+    @property
+    def manifest(self) -> Path:
+        return self.lake / "_manifest"
+
+    @property
+    def warehouse(self) -> Path:
+        return self.root / "warehouse.duckdb"
+
+    @property
+    def serving(self) -> Path:
+        return self.root / "serving.duckdb"
+
+    @property
+    def salt_file(self) -> Path:
+        return self.root / ".pii_salt"
+
+    def landing_dir(self, source: str) -> Path:
+        return self.landing / source
+
+
+def data_paths(data_dir: str | os.PathLike[str] | None = None) -> DataPaths:
+    """The data folder: the argument, else `PRODUCTOPS_DATA_DIR`, else `./data`."""
+    chosen = data_dir or os.environ.get(DATA_DIR_ENV) or "data"
+    return DataPaths(Path(chosen).resolve())
+
+
+def pii_salt(paths: DataPaths, configured: str | None = None) -> str:
+    """The salt for hashing people: config, else `PRODUCTOPS_PII_SALT`, else a local file.
+
+    The local default is generated once and kept in the data folder, which git
+    ignores, so hashes stay stable between runs without a secret in the repo.
+    """
+    salt = configured or os.environ.get(PII_SALT_ENV)
+    if salt:
+        return salt
+    if paths.salt_file.exists():
+        return paths.salt_file.read_text().strip()
+    paths.root.mkdir(parents=True, exist_ok=True)
+    salt = secrets.token_hex(16)
+    tmp = paths.salt_file.with_suffix(".tmp")
+    tmp.write_text(salt)
+    tmp.chmod(0o600)
+    os.replace(tmp, paths.salt_file)
+    return salt
