@@ -22,9 +22,10 @@ $(BIN)/productops: $(UV) pyproject.toml uv.lock
 
 install: $(BIN)/productops ## create .venv from uv.lock
 
-$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+# The instance state is git-ignored; its config is the top-level dagster.yaml, linked in.
+$(DAGSTER_HOME)/dagster.yaml:
 	@mkdir -p $(DAGSTER_HOME)
-	@cp dagster.yaml $@
+	@ln -sf ../dagster.yaml $@
 
 run: install $(DAGSTER_HOME)/dagster.yaml ## write the sample company, materialise everything, print a summary
 	$(BIN)/productops sample

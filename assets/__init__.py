@@ -1,0 +1,1 @@
+"""Assets by layer: raw (the Parquet lake), staging (DuckDB), and later marts."""

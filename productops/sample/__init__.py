@@ -41,7 +41,9 @@ def _write_jsonl_by_day(lines: pl.DataFrame, folder: Path, prefix: str) -> int:
     files = 0
     for (day,), part in lines.partition_by("day", as_dict=True, maintain_order=True).items():
         text = "\n".join(part["line"].to_list()) + "\n"
-        _atomic_write(folder / f"{prefix}_{day.isoformat()}.jsonl", lambda p, t=text: p.write_text(t))
+        _atomic_write(
+            folder / f"{prefix}_{day.isoformat()}.jsonl", lambda p, t=text: p.write_text(t)
+        )
         files += 1
     return files
 
@@ -49,9 +51,8 @@ def _write_jsonl_by_day(lines: pl.DataFrame, folder: Path, prefix: str) -> int:
 def _write_csv_by_day(rows: pl.DataFrame, folder: Path, prefix: str) -> int:
     files = 0
     for (day,), part in rows.partition_by("day", as_dict=True, maintain_order=True).items():
-        _atomic_write(
-            folder / f"{prefix}_{day.isoformat()}.csv", lambda p, d=part.drop("day"): d.write_csv(p)
-        )
+        rows_of_day = part.drop("day")
+        _atomic_write(folder / f"{prefix}_{day.isoformat()}.csv", rows_of_day.write_csv)
         files += 1
     return files
 
@@ -88,7 +89,9 @@ def write_sample(
     records["tool_usage"] = events.height
 
     licences = tool_usage.licence_rows(company)
-    _atomic_write(land / "licences" / f"licence_inventory_{end.isoformat()}.csv", licences.write_csv)
+    _atomic_write(
+        land / "licences" / f"licence_inventory_{end.isoformat()}.csv", licences.write_csv
+    )
     files["licences"] = 1
     records["licences"] = licences.height
 

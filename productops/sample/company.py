@@ -95,7 +95,9 @@ def build_company(seed: int, scale: float, end: date, days: int) -> Company:
     customers = pl.DataFrame(
         {
             "person_id": (seed * 10_000_000 + ids).astype(str),
-            "account_id": accounts["account_id"].to_numpy()[rng.integers(0, n_accounts, n_customers)],
+            "account_id": accounts["account_id"].to_numpy()[
+                rng.integers(0, n_accounts, n_customers)
+            ],
             "first": first,
             "last": last,
         }
@@ -104,7 +106,8 @@ def build_company(seed: int, scale: float, end: date, days: int) -> Company:
         email=(pl.col("first") + "." + pl.col("last")).str.to_lowercase()
         + pl.Series(ids).cast(pl.String)
         + "@example-customer.com",
-        phone=pl.lit("+1415") + pl.Series(rng.integers(1_000_000, 9_999_999, n_customers)).cast(pl.String),
+        phone=pl.lit("+1415")
+        + pl.Series(rng.integers(1_000_000, 9_999_999, n_customers)).cast(pl.String),
     )
     first, last = _names(rng, n_employees)
     eids = np.arange(n_employees)
@@ -125,7 +128,9 @@ def build_company(seed: int, scale: float, end: date, days: int) -> Company:
     )
 
 
-def daily_counts(rng: np.random.Generator, days: list[date], weekday: float, weekend: float) -> np.ndarray:
+def daily_counts(
+    rng: np.random.Generator, days: list[date], weekday: float, weekend: float
+) -> np.ndarray:
     """Poisson counts per day with weekday seasonality."""
     lam = np.array([weekday if d.weekday() < 5 else weekend for d in days])
     return rng.poisson(lam)

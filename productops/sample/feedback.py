@@ -20,7 +20,9 @@ def _day0(company: Company) -> int:
     return int(datetime.combine(company.days[0], datetime.min.time(), UTC).timestamp())
 
 
-def _themes(company: Company, rng: np.random.Generator, day_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _themes(
+    company: Company, rng: np.random.Generator, day_idx: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Themes and tone per item, with the price change and the incident in them."""
     st = company.stories
     n = len(day_idx)
@@ -49,7 +51,9 @@ def ticket_lines(company: Company) -> pl.DataFrame:
     theme, negative = _themes(company, rng, day_idx)
     text = add_emoji(rng, pick_phrases(rng, theme, negative), 0.02)
     amp = rng.random(n) < 0.02
-    text = pl.Series(np.where(amp, text.str.replace(" and ", " &amp; ").to_numpy(), text.to_numpy()))
+    text = pl.Series(
+        np.where(amp, text.str.replace(" and ", " &amp; ").to_numpy(), text.to_numpy())
+    )
     body = messy.leak_pii(rng, "Hi team,\n" + text, people, 0.01)
     tickets = pl.DataFrame(
         {
@@ -63,9 +67,15 @@ def ticket_lines(company: Company) -> pl.DataFrame:
             "account_id": people["account_id"],
             "plan": people["plan"],
             "theme": theme,
-            "channel": rng.choice(np.array(["web", "email", "api", "native_messaging"]), n, p=[0.45, 0.4, 0.05, 0.1]),
-            "priority": rng.choice(np.array(["low", "normal", "high", "urgent"]), n, p=[0.2, 0.6, 0.15, 0.05]),
-            "type": rng.choice(np.array(["question", "incident", "problem", "task"]), n, p=[0.5, 0.25, 0.15, 0.1]),
+            "channel": rng.choice(
+                np.array(["web", "email", "api", "native_messaging"]), n, p=[0.45, 0.4, 0.05, 0.1]
+            ),
+            "priority": rng.choice(
+                np.array(["low", "normal", "high", "urgent"]), n, p=[0.2, 0.6, 0.15, 0.05]
+            ),
+            "type": rng.choice(
+                np.array(["question", "incident", "problem", "task"]), n, p=[0.5, 0.25, 0.15, 0.1]
+            ),
             "good": rng.random(n) < np.where(negative, 0.3, 0.85),
         }
     )
@@ -75,11 +85,13 @@ def ticket_lines(company: Company) -> pl.DataFrame:
     deleted = rng.random(n) < 0.005
     v_new = tickets.with_columns(status=pl.lit("new"), updated_at=pl.col("created_at") + 30)
     v_open = tickets.filter(pl.Series(opened)).with_columns(
-        status=pl.lit("open"), updated_at=pl.col("created_at") + pl.Series(rng.integers(3600, 86400, int(opened.sum())))
+        status=pl.lit("open"),
+        updated_at=pl.col("created_at") + pl.Series(rng.integers(3600, 86400, int(opened.sum()))),
     )
     v_solved = tickets.filter(pl.Series(solved)).with_columns(
         status=pl.lit("solved"),
-        updated_at=pl.col("created_at") + pl.Series(rng.integers(86400, 4 * 86400, int(solved.sum()))),
+        updated_at=pl.col("created_at")
+        + pl.Series(rng.integers(86400, 4 * 86400, int(solved.sum()))),
     )
     v_deleted = tickets.filter(pl.Series(deleted)).with_columns(
         status=pl.lit("deleted"), updated_at=pl.col("created_at") + 5 * 86400
@@ -97,7 +109,9 @@ def ticket_lines(company: Company) -> pl.DataFrame:
         return pl.from_epoch(col, time_unit="s").dt.strftime(ISO)
 
     record = pl.struct(
-        url=pl.lit("https://beacon.zendesk.com/api/v2/tickets/") + pl.col("id").cast(pl.String) + ".json",
+        url=pl.lit("https://beacon.zendesk.com/api/v2/tickets/")
+        + pl.col("id").cast(pl.String)
+        + ".json",
         id=pl.col("id"),
         external_id=pl.lit(None, dtype=pl.String),
         via=pl.struct(
@@ -105,7 +119,9 @@ def ticket_lines(company: Company) -> pl.DataFrame:
             source=pl.struct(
                 **{
                     "from": pl.struct(address=pl.col("email"), name=pl.col("name")),
-                    "to": pl.struct(address=pl.lit("support@beacon.example"), name=pl.lit("Beacon")),
+                    "to": pl.struct(
+                        address=pl.lit("support@beacon.example"), name=pl.lit("Beacon")
+                    ),
                     "rel": pl.lit(None, dtype=pl.String),
                 }
             ),
@@ -130,7 +146,9 @@ def ticket_lines(company: Company) -> pl.DataFrame:
             pl.struct(id=pl.lit(PLAN_FIELD_ID), value=pl.col("plan")),
         ),
         satisfaction_rating=pl.when(pl.col("status") == "solved")
-        .then(pl.struct(score=pl.when(pl.col("good")).then(pl.lit("good")).otherwise(pl.lit("bad"))))
+        .then(
+            pl.struct(score=pl.when(pl.col("good")).then(pl.lit("good")).otherwise(pl.lit("bad")))
+        )
         .otherwise(pl.struct(score=pl.lit("unoffered"))),
         is_public=pl.lit(True),
         brand_id=pl.lit(360_000_100),
@@ -138,7 +156,9 @@ def ticket_lines(company: Company) -> pl.DataFrame:
     lines = versions.select(
         day=pl.from_epoch("updated_at", time_unit="s").dt.date(), line=record.struct.json_encode()
     )
-    lines = messy.break_field(rng, lines, r'"created_at":"[^"]+"', '"created_at":"2025-13-45T99:00:00Z"', 0.002)
+    lines = messy.break_field(
+        rng, lines, r'"created_at":"[^"]+"', '"created_at":"2025-13-45T99:00:00Z"', 0.002
+    )
     lines = messy.duplicate_lines(rng, lines, 0.004)
     return messy.truncate_lines(rng, lines, 0.0005)
 
@@ -155,7 +175,9 @@ def widget_rows(company: Company) -> pl.DataFrame:
         company.accounts, on="account_id", how="left"
     )
     theme, negative = _themes(company, rng, day_idx)
-    message = messy.leak_pii(rng, add_emoji(rng, pick_phrases(rng, theme, negative), 0.03), people, 0.01)
+    message = messy.leak_pii(
+        rng, add_emoji(rng, pick_phrases(rng, theme, negative), 0.03), people, 0.01
+    )
     rating = np.where(negative, rng.integers(1, 3, n), rng.integers(4, 6, n))
     rating = np.where(rng.random(n) < 0.003, 9, rating)
     frame = pl.DataFrame(
@@ -165,7 +187,12 @@ def widget_rows(company: Company) -> pl.DataFrame:
             "user_email": people["email"],
             "account_id": people["account_id"],
             "plan": people["plan"],
-            "page": rng.choice(np.array(["/dashboard", "/reports", "/settings/billing", "/onboarding", "/integrations"]), n),
+            "page": rng.choice(
+                np.array(
+                    ["/dashboard", "/reports", "/settings/billing", "/onboarding", "/integrations"]
+                ),
+                n,
+            ),
             "rating": rating.astype(str),
             "message": message,
         }
@@ -176,7 +203,9 @@ def widget_rows(company: Company) -> pl.DataFrame:
     bad_time = messy.mask(rng, n, 0.002)
     missing = messy.mask(rng, n, 0.002)
     frame = frame.with_columns(
-        submitted_at=pl.when(bad_time).then(pl.lit("31/02/2025 7pm")).otherwise(pl.col("submitted_at")),
+        submitted_at=pl.when(bad_time)
+        .then(pl.lit("31/02/2025 7pm"))
+        .otherwise(pl.col("submitted_at")),
         feedback_id=pl.when(missing).then(None).otherwise(pl.col("feedback_id")),
     )
     dup = frame.filter(messy.mask(rng, n, 0.004))

@@ -48,8 +48,12 @@ def responses(company: Company) -> pl.DataFrame:
     starter = plan == st.onboarding_plan
     p_promoter = np.where(after_price, AFTER_PRICE_CHANGE[0], BASE[0])
     p_detractor = np.where(after_price, AFTER_PRICE_CHANGE[1], BASE[1])
-    p_promoter = np.where(starter, np.where(after_fix, STARTER_AFTER_FIX[0], STARTER_BEFORE_FIX[0]), p_promoter)
-    p_detractor = np.where(starter, np.where(after_fix, STARTER_AFTER_FIX[1], STARTER_BEFORE_FIX[1]), p_detractor)
+    p_promoter = np.where(
+        starter, np.where(after_fix, STARTER_AFTER_FIX[0], STARTER_BEFORE_FIX[0]), p_promoter
+    )
+    p_detractor = np.where(
+        starter, np.where(after_fix, STARTER_AFTER_FIX[1], STARTER_BEFORE_FIX[1]), p_detractor
+    )
     u = rng.random(n)
     category = np.where(u < p_promoter, 2, np.where(u < p_promoter + p_detractor, 0, 1))
     score = np.select(
@@ -68,7 +72,9 @@ def responses(company: Company) -> pl.DataFrame:
     comment = pl.Series(np.where(rng.random(n) < 0.6, comment.to_numpy(), None)).alias("comment")
     comment = messy.leak_pii(rng, comment, people, 0.01)
 
-    plan_text = np.where(rng.random(n) < 0.05, np.char.upper(plan.astype(str)), np.char.capitalize(plan.astype(str)))
+    plan_text = np.where(
+        rng.random(n) < 0.05, np.char.upper(plan.astype(str)), np.char.capitalize(plan.astype(str))
+    )
     channel = rng.choice(np.array(NPS_CHANNELS), n, p=NPS_CHANNEL_WEIGHTS)
     ids = company.seed * 1_000_000_000 + 431_000_000 + np.arange(n)
 
@@ -146,6 +152,12 @@ def export_lines(company: Company) -> pl.DataFrame:
         day=pl.from_epoch("updated_at", time_unit="s").dt.date(),
         line=record.struct.json_encode(),
     )
-    lines = messy.break_field(rng, lines, r'"created_at":\d+,"updated_at"', '"created_at":"2025-02-30 25:61","updated_at"', 0.002)
+    lines = messy.break_field(
+        rng,
+        lines,
+        r'"created_at":\d+,"updated_at"',
+        '"created_at":"2025-02-30 25:61","updated_at"',
+        0.002,
+    )
     lines = messy.duplicate_lines(rng, lines, 0.004)
     return messy.truncate_lines(rng, lines, 0.0005)

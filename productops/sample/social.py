@@ -28,7 +28,11 @@ NEUTRAL = (
     "<p>We use {p} at work. It&#x27;s fine, does what it says.",
     "Ask HN: how do you run product ops? We use {p} and Jira.",
 )
-TITLES = ("Show HN: {p} templates for product ops", "{p} raises Series B", "Ask HN: Alternatives to {p}?")
+TITLES = (
+    "Show HN: {p} templates for product ops",
+    "{p} raises Series B",
+    "Ask HN: Alternatives to {p}?",
+)
 INCIDENT_TITLES = ("{p} outage: status page shows major incident", "{p} is down")
 ISO = "%Y-%m-%dT%H:%M:%SZ"
 
@@ -63,7 +67,9 @@ def hit_lines(company: Company) -> pl.DataFrame:
     frame = pl.DataFrame(
         {
             "objectID": object_id.astype(str),
-            "author": np.char.add("hn_user", rng.integers(1, 5000 * max(1, int(company.scale)), n).astype(str)),
+            "author": np.char.add(
+                "hn_user", rng.integers(1, 5000 * max(1, int(company.scale)), n).astype(str)
+            ),
             "created_at_i": created,
             "updated_at_i": created + rng.integers(60, 7200, n),
             "is_story": is_story,
@@ -87,7 +93,11 @@ def hit_lines(company: Company) -> pl.DataFrame:
         created_at=iso("created_at_i"),
         created_at_i=pl.col("created_at_i"),
         updated_at=iso("updated_at_i"),
-        _tags=pl.concat_list(pl.lit("story"), pl.lit("author_") + pl.col("author"), pl.lit("story_") + pl.col("objectID")),
+        _tags=pl.concat_list(
+            pl.lit("story"),
+            pl.lit("author_") + pl.col("author"),
+            pl.lit("story_") + pl.col("objectID"),
+        ),
         title=pl.col("title"),
         url=pl.lit("https://beacon.example/blog/") + pl.col("objectID"),
         points=pl.col("points"),
@@ -101,7 +111,11 @@ def hit_lines(company: Company) -> pl.DataFrame:
         created_at=iso("created_at_i"),
         created_at_i=pl.col("created_at_i"),
         updated_at=iso("updated_at_i"),
-        _tags=pl.concat_list(pl.lit("comment"), pl.lit("author_") + pl.col("author"), pl.lit("story_") + pl.col("story_id").cast(pl.String)),
+        _tags=pl.concat_list(
+            pl.lit("comment"),
+            pl.lit("author_") + pl.col("author"),
+            pl.lit("story_") + pl.col("story_id").cast(pl.String),
+        ),
         comment_text=pl.col("text"),
         parent_id=pl.col("parent_id"),
         story_id=pl.col("story_id"),
@@ -110,7 +124,9 @@ def hit_lines(company: Company) -> pl.DataFrame:
     )
     lines = frame.sort("updated_at_i").select(
         day=pl.from_epoch("updated_at_i", time_unit="s").dt.date(),
-        line=pl.when(pl.col("is_story")).then(story.struct.json_encode()).otherwise(comment.struct.json_encode()),
+        line=pl.when(pl.col("is_story"))
+        .then(story.struct.json_encode())
+        .otherwise(comment.struct.json_encode()),
     )
     end = day0 + len(days) * 86400
     lines = lines.filter(pl.col("day") < datetime.fromtimestamp(end, UTC).date())

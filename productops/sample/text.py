@@ -105,9 +105,7 @@ def _table() -> pl.DataFrame:
 _PHRASE_TABLE = _table()
 
 
-def pick_phrases(
-    rng: np.random.Generator, themes: np.ndarray, negative: np.ndarray
-) -> pl.Series:
+def pick_phrases(rng: np.random.Generator, themes: np.ndarray, negative: np.ndarray) -> pl.Series:
     """One phrase per row for the given theme and tone (vectorised lookup)."""
     n = len(themes)
     counts = _PHRASE_TABLE.group_by("theme", "tone").agg(pl.len().alias("k"))

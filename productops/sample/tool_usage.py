@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 import binascii
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -57,13 +57,19 @@ def event_lines(company: Company) -> pl.DataFrame:
         reps = 1 + rng.poisson(0.25, e_idx.size)
         frames.append(
             pl.DataFrame(
-                {"emp": np.repeat(adopters[e_idx], reps), "day": np.repeat(d_idx, reps), "tool": t_idx}
+                {
+                    "emp": np.repeat(adopters[e_idx], reps),
+                    "day": np.repeat(d_idx, reps),
+                    "tool": t_idx,
+                }
             )
         )
     ev = pl.concat(frames)
     n = ev.height
     day0 = int(datetime.combine(days[0], datetime.min.time(), UTC).timestamp())
-    ms = (day0 + ev["day"].to_numpy() * 86400 + seconds_in_day(rng, n)) * 1000 + rng.integers(0, 1000, n)
+    ms = (day0 + ev["day"].to_numpy() * 86400 + seconds_in_day(rng, n)) * 1000 + rng.integers(
+        0, 1000, n
+    )
     ev = ev.with_columns(
         ms=pl.Series(ms),
         uuid=_uuids(rng, n),
@@ -79,7 +85,9 @@ def event_lines(company: Company) -> pl.DataFrame:
         }
     ).with_columns(pl.col("tool").cast(ev["tool"].dtype))
     ev = ev.join(tools, on="tool", how="left").join(
-        emp.with_row_index("emp").with_columns(pl.col("emp").cast(ev["emp"].dtype)), on="emp", how="left"
+        emp.with_row_index("emp").with_columns(pl.col("emp").cast(ev["emp"].dtype)),
+        on="emp",
+        how="left",
     )
     app_instance = pl.struct(
         id=pl.col("app_id"),
@@ -113,7 +121,9 @@ def event_lines(company: Company) -> pl.DataFrame:
         ),
         client=pl.struct(
             userAgent=pl.struct(
-                rawUserAgent=pl.lit("Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/537.36 Chrome/126.0"),
+                rawUserAgent=pl.lit(
+                    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/537.36 Chrome/126.0"
+                ),
                 os=pl.lit("Mac OS X"),
                 browser=pl.lit("CHROME"),
             ),
@@ -141,8 +151,12 @@ def event_lines(company: Company) -> pl.DataFrame:
         .then(pl.concat_list(app_instance))
         .otherwise(pl.concat_list(app_instance, app_user)),
     )
-    lines = ev.select(day=pl.from_epoch("ms", time_unit="ms").dt.date(), line=record.struct.json_encode())
-    lines = messy.break_field(rng, lines, r'"published":"[^"]+"', '"published":"2025-02-30T25:99:00.000Z"', 0.001)
+    lines = ev.select(
+        day=pl.from_epoch("ms", time_unit="ms").dt.date(), line=record.struct.json_encode()
+    )
+    lines = messy.break_field(
+        rng, lines, r'"published":"[^"]+"', '"published":"2025-02-30T25:99:00.000Z"', 0.001
+    )
     lines = messy.break_field(rng, lines, r'"uuid":"[^"]+",', "", 0.001)
     return messy.duplicate_lines(rng, lines, 0.002)
 
@@ -169,13 +183,16 @@ def licence_rows(company: Company) -> pl.DataFrame:
             "currency": [t.currency for t in TOOLS],
             "owner": [t.owner for t in TOOLS],
             "renewal_date": [
-                (end + timedelta(days=int(d))).isoformat() for d in rng.integers(30, 365, len(TOOLS))
+                (end + timedelta(days=int(d))).isoformat()
+                for d in rng.integers(30, 365, len(TOOLS))
             ],
         }
     )
     # Real inventories are hand-kept: a lower-case currency and an unknown seat count.
     return rows.with_columns(
-        currency=pl.when(pl.col("tool") == "Miro").then(pl.lit("usd")).otherwise(pl.col("currency")),
+        currency=pl.when(pl.col("tool") == "Miro")
+        .then(pl.lit("usd"))
+        .otherwise(pl.col("currency")),
     ).vstack(
         pl.DataFrame(
             {

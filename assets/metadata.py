@@ -1,0 +1,35 @@
+"""Metadata every table asset reports: row count, schema and a small preview."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dagster as dg
+import duckdb
+
+
+def markdown_preview(
+    con: duckdb.DuckDBPyConnection, query: str, params: list[Any] | None = None
+) -> str:
+    """A few rows as a markdown table (values cut short, newlines flattened)."""
+    cur = con.execute(query, params or [])
+    columns = [d[0] for d in cur.description]
+    rows = cur.fetchall()
+
+    def cell(v: Any) -> str:
+        text = "" if v is None else str(v)
+        return text.replace("\n", " ").replace("|", "\\|")[:40]
+
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def column_schema(con: duckdb.DuckDBPyConnection, table: str) -> dg.TableSchema:
+    schema, name = table.split(".")
+    cols = con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns "
+        "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+        [schema, name],
+    ).fetchall()
+    return dg.TableSchema(columns=[dg.TableColumn(c, t) for c, t in cols])

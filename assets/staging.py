@@ -1,0 +1,73 @@
+"""Staging layer: typed, deduplicated, PII-safe tables in DuckDB, one asset per source.
+
+Each asset reads only its raw asset. Rejected records go to `quarantine.<source>`
+with the rule and a reason naming the file, record and field.
+"""
+
+import dagster as dg
+
+from assets.metadata import column_schema, markdown_preview
+from assets.raw import OWNERS, raw_key
+from pipelines.partitions import DAILY, window_dates
+from productops.sources import SOURCES, Source
+from productops.staging import build_staging
+from resources import DuckDBWarehouse
+
+WAREHOUSE_POOL = "duckdb_warehouse"
+
+
+def staging_key(source: Source) -> dg.AssetKey:
+    return dg.AssetKey(["staging", source.table])
+
+
+def staging_asset(source: Source) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=staging_key(source),
+        deps=[raw_key(source)],
+        description=(
+            f"{source.description} Typed, UTC, HTML stripped, people as salted hashes, "
+            f"e-mails and phone numbers redacted. Source: `raw/{source.name}`. "
+            f"Grain: {source.grain}. Rejected records: `quarantine.{source.name}`."
+        ),
+        group_name="staging",
+        owners=OWNERS,
+        kinds={"duckdb", "sql"},
+        partitions_def=DAILY if source.daily else None,
+        backfill_policy=dg.BackfillPolicy.single_run() if source.daily else None,
+        pool=WAREHOUSE_POOL,
+    )
+    def _staging(
+        context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse
+    ) -> dg.MaterializeResult:
+        start, end = window_dates(context) if source.daily else (None, None)
+        table = f"staging.{source.table}"
+        with warehouse.connect() as con:
+            result = build_staging(con, warehouse.paths, source, start, end)
+            where, params = ("date BETWEEN ? AND ?", [start, end]) if start else ("true", [])
+            examples = con.execute(
+                f"SELECT reason FROM quarantine.{source.name} WHERE {where} ORDER BY file, record_no LIMIT 5",
+                params,
+            ).fetchall()
+            preview = markdown_preview(con, f"SELECT * FROM {table} WHERE {where} LIMIT 5", params)
+            schema = column_schema(con, table)
+        if result.quarantined:
+            context.log.warning(
+                f"{result.quarantined} {source.name} record(s) quarantined "
+                f"({', '.join(f'{k}: {v}' for k, v in result.by_rule.items())}). For example: "
+                + "; ".join(r for (r,) in examples)
+            )
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": result.staged,
+                "dagster/column_schema": schema,
+                "quarantined": result.quarantined,
+                "quarantined_by_rule": dg.MetadataValue.json(result.by_rule),
+                "raw_rows_read": result.raw_rows,
+                "preview": dg.MetadataValue.md(preview),
+            }
+        )
+
+    return _staging
+
+
+STAGING_ASSETS = [staging_asset(s) for s in SOURCES.values()]

@@ -1,0 +1,15 @@
+"""The one daily partitioning every time-partitioned asset shares (UTC days)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import dagster as dg
+
+DAILY = dg.DailyPartitionsDefinition(start_date="2024-01-01", timezone="UTC")
+
+
+def window_dates(context: dg.AssetExecutionContext) -> tuple[date, date]:
+    """First and last day (inclusive) of the partitions this run materialises."""
+    window = context.partition_time_window
+    return window.start.date(), (window.end - timedelta(days=1)).date()

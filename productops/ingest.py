@@ -1,0 +1,320 @@
+"""Landing files -> the raw lake: each file ingested exactly once, nothing lost.
+
+A landing file is one batch, named by the hash of its content, so dropping the same
+file twice (under any name) adds nothing. Its records are split by creation date
+into `lake/raw/<source>/date=YYYY-MM-DD/<batch>.parquet`, each written under a
+temporary name and renamed, and the batch's manifest entry is written last: a crash
+half-way leaves no manifest entry, and the retry rewrites the same files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import polars.selectors as cs
+
+from productops import sql
+from productops.settings import DataPaths
+from productops.sources import Source
+
+LOG = logging.getLogger(__name__)
+SUPPORTED = (".jsonl", ".ndjson", ".json", ".csv", ".parquet")
+# Envelopes whose list of records sits under one of these keys (Algolia pages,
+# Zendesk export pages, generic API dumps).
+_ENVELOPE_KEYS = ("hits", "tickets", "results", "data", "items")
+
+
+class LandingFileError(ValueError):
+    """A landing file that cannot be read at all; the message names the file."""
+
+
+@dataclass
+class Batch:
+    batch_id: str
+    source: str
+    file: str
+    sha256: str
+    size: int
+    status: str  # "ingested" or "rejected"
+    rows: int = 0
+    bad_records: int = 0
+    dates: list[str] = field(default_factory=list)
+    reason: str | None = None
+    ingested_at: str = ""
+
+
+@dataclass
+class IngestReport:
+    source: str
+    new: list[Batch] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)  # files whose content was seen before
+    skipped: list[str] = field(default_factory=list)  # files of a kind this source does not read
+
+    @property
+    def rows(self) -> int:
+        return sum(b.rows for b in self.new)
+
+    @property
+    def dates(self) -> set[str]:
+        return {d for b in self.new for d in b.dates}
+
+
+def file_digest(path: Path) -> str:
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def _lines_frame(path: Path) -> pl.DataFrame:
+    text = path.read_bytes().decode("utf-8", errors="replace")
+    lines = pl.Series("record", text.split("\n"))
+    frame = pl.DataFrame(lines).with_row_index("record_no", offset=1)
+    return frame.with_columns(pl.col("record").str.strip_suffix("\r")).filter(
+        pl.col("record").str.strip_chars() != ""
+    )
+
+
+def _json_document_frame(path: Path, con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """A `.json` file: an array of records, an API page envelope, or one record."""
+    text = path.read_bytes().decode("utf-8", errors="replace")
+    if not con.execute("SELECT json_valid(?)", [text]).fetchone()[0]:
+        # Not one document: perhaps JSON lines under a .json name.
+        return _lines_frame(path)
+    keys = ", ".join(f"'$.{k}'" for k in _ENVELOPE_KEYS)
+    arrow = con.execute(
+        f"""
+        WITH doc AS (SELECT ?::JSON AS d),
+        picked AS (
+            SELECT CASE WHEN json_type(d) = 'ARRAY' THEN d
+                        ELSE coalesce(list_filter([{", ".join(f"json_extract(d, {k})" for k in keys.split(", "))}],
+                                                  lambda x: json_type(x) = 'ARRAY')[1],
+                                      json_array(d)) END AS arr
+            FROM doc)
+        SELECT unnest(range(1, json_array_length(arr)::BIGINT + 1)) AS record_no,
+               unnest(CAST(json_extract(arr, '$[*]') AS VARCHAR[])) AS record
+        FROM picked
+        """,
+        [text],
+    ).arrow()
+    return pl.from_arrow(arrow)  # type: ignore[return-value]
+
+
+def _table_frame(frame: pl.DataFrame, first_record_no: int) -> pl.DataFrame:
+    """Tabular rows (CSV, Parquet) as JSON records; temporal values become ISO text."""
+    frame = frame.with_columns(cs.temporal().cast(pl.String))
+    return frame.select(record=pl.struct(pl.all()).struct.json_encode()).with_row_index(
+        "record_no", offset=first_record_no
+    )
+
+
+def read_landing_file(
+    path: Path, source: Source, con: duckdb.DuckDBPyConnection
+) -> tuple[str, pl.DataFrame]:
+    """The file's shape and its records (`record_no`, `record` as JSON text).
+
+    Raises LandingFileError, naming the file, when the file cannot be read at all.
+    """
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".jsonl", ".ndjson"):
+            return source.shape_for(".jsonl") or "", _lines_frame(path)
+        if suffix == ".json":
+            return source.shape_for(".json") or "", _json_document_frame(path, con)
+        if suffix == ".csv":
+            table = pl.read_csv(path, infer_schema=False, encoding="utf8-lossy")
+            # Line numbers as a spreadsheet shows them: the header is line 1.
+            return source.shape_for(".csv", table.columns) or "", _table_frame(table, 2)
+        if suffix == ".parquet":
+            table = pl.read_parquet(path)
+            return source.shape_for(".parquet", table.columns) or "", _table_frame(table, 1)
+    except (pl.exceptions.PolarsError, duckdb.Error, OSError) as exc:
+        raise LandingFileError(f"{path}: cannot be read as {suffix[1:].upper()}: {exc}") from exc
+    raise LandingFileError(f"{path}: unsupported file type {suffix!r}; expected one of {SUPPORTED}")
+
+
+class Manifest:
+    """Which batches of a source are in the lake; one small JSON file per batch."""
+
+    def __init__(self, paths: DataPaths, source: str) -> None:
+        self.folder = paths.manifest / source
+        self.index_file = self.folder / "_files.json"
+
+    def batches(self) -> dict[str, Batch]:
+        if not self.folder.exists():
+            return {}
+        found = {}
+        for p in self.folder.glob("*.json"):
+            if p.name.startswith("_"):
+                continue
+            b = Batch(**json.loads(p.read_text()))
+            found[b.batch_id] = b
+        return found
+
+    def record(self, batch: Batch) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        _atomic_write_text(
+            self.folder / f"{batch.batch_id}.json", json.dumps(asdict(batch), indent=1)
+        )
+
+    def file_index(self) -> dict[str, dict[str, int | str]]:
+        """Hashes of landing files already read, by path, size and mtime (saves re-hashing)."""
+        if not self.index_file.exists():
+            return {}
+        return json.loads(self.index_file.read_text())
+
+    def save_file_index(self, index: dict[str, dict[str, int | str]]) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        _atomic_write_text(self.index_file, json.dumps(index, indent=0, sort_keys=True))
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def landing_files(paths: DataPaths, source: str) -> list[Path]:
+    """Files in the source's landing folder, oldest name first; dot-files are in flight."""
+    folder = paths.landing_dir(source)
+    if not folder.exists():
+        return []
+    return sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+
+
+def _write_batch(
+    con: duckdb.DuckDBPyConnection,
+    paths: DataPaths,
+    source: Source,
+    batch: Batch,
+    shape: str,
+    records: pl.DataFrame,
+) -> None:
+    """Split the batch's records by creation date and move them into the lake."""
+    con.register("landing_records", records)
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE batch AS
+        SELECT ?::VARCHAR AS source, ?::VARCHAR AS shape, ?::VARCHAR AS batch_id,
+               ?::TIMESTAMP AS ingested_at, ?::VARCHAR AS file,
+               record_no::BIGINT AS record_no,
+               CASE WHEN json_valid(record) THEN ({source.key}) END AS record_key,
+               CASE WHEN json_valid(record) THEN ({source.created})::DATE END AS created_date,
+               record,
+               CASE WHEN json_valid(record) AND json_type(record) = 'OBJECT' THEN NULL
+                    ELSE 'not a JSON object' END AS parse_error
+        FROM (SELECT record_no, record, ? AS shape, ?::TIMESTAMP AS ingested_at FROM landing_records)
+        """,
+        [
+            source.name,
+            shape,
+            batch.batch_id,
+            batch.ingested_at,
+            batch.file,
+            shape,
+            batch.ingested_at,
+        ],
+    )
+    con.unregister("landing_records")
+    # Records without a usable creation time join the batch's own latest day (or the
+    # ingestion day), so they reach staging with the batch and are quarantined there.
+    fallback = con.execute("SELECT max(created_date) FROM batch").fetchone()[0]
+    fallback = fallback or datetime.fromisoformat(batch.ingested_at).date()
+    con.execute("UPDATE batch SET created_date = ? WHERE created_date IS NULL", [fallback])
+    batch.rows, batch.bad_records = con.execute(
+        "SELECT count(*), count(parse_error) FROM batch"
+    ).fetchone()
+    batch.dates = [
+        d.isoformat()
+        for (d,) in con.execute("SELECT DISTINCT created_date FROM batch ORDER BY 1").fetchall()
+    ]
+    tmp = paths.lake / "_tmp" / source.name / batch.batch_id
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    con.execute(
+        f"""COPY (SELECT * EXCLUDE (created_date), created_date AS date FROM batch ORDER BY record_no)
+            TO '{tmp}' (FORMAT parquet, PARTITION_BY (date), FILENAME_PATTERN 'part',
+                        COMPRESSION zstd, OVERWRITE_OR_IGNORE)"""
+    )
+    for written in sorted(tmp.glob("date=*/*.parquet")):
+        target = paths.raw / source.name / written.parent.name / f"{batch.batch_id}.parquet"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(written, target)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def ingest_source(
+    paths: DataPaths,
+    source: Source,
+    *,
+    now: datetime | None = None,
+    log: logging.Logger | logging.LoggerAdapter = LOG,
+) -> IngestReport:
+    """Ingest every landing file of `source` that the lake has not seen yet."""
+    now = now or datetime.now(UTC)
+    manifest = Manifest(paths, source.name)
+    known = manifest.batches()
+    index = manifest.file_index()
+    report = IngestReport(source.name)
+    files = landing_files(paths, source.name)
+    with sql.connect() as con:
+        for i, path in enumerate(files, 1):
+            rel = str(path.relative_to(paths.root))
+            stat = path.stat()
+            cached = index.get(rel)
+            if cached and cached["size"] == stat.st_size and cached["mtime_ns"] == stat.st_mtime_ns:
+                digest = str(cached["sha256"])
+            else:
+                digest = file_digest(path)
+                index[rel] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": digest}
+            batch_id = digest[:16]
+            if batch_id in known:
+                if known[batch_id].file != rel:
+                    report.duplicates.append(rel)
+                continue
+            if path.suffix.lower() not in SUPPORTED:
+                report.skipped.append(rel)
+                log.warning(f"{rel}: skipped, not a file type productops reads {SUPPORTED}")
+                continue
+            batch = Batch(
+                batch_id=batch_id,
+                source=source.name,
+                file=rel,
+                sha256=digest,
+                size=stat.st_size,
+                status="ingested",
+                ingested_at=now.replace(tzinfo=None).isoformat(timespec="seconds"),
+            )
+            try:
+                shape, records = read_landing_file(path, source, con)
+                if not shape:
+                    raise LandingFileError(
+                        f"{rel}: {source.name} does not read {path.suffix} files"
+                    )
+                _write_batch(con, paths, source, batch, shape, records)
+            except LandingFileError as exc:
+                batch.status, batch.reason = "rejected", str(exc)
+                log.error(
+                    f"Landing file rejected: {exc}. The file stays in landing; fix it and drop it again."
+                )
+            if batch.bad_records:
+                log.warning(
+                    f"{rel}: {batch.bad_records} of {batch.rows} records are not valid JSON objects;"
+                    " they are kept in raw and will be quarantined."
+                )
+            manifest.record(batch)
+            known[batch_id] = batch
+            report.new.append(batch)
+            if i % 25 == 0 or i == len(files):
+                log.info(
+                    f"{source.name}: {i}/{len(files)} landing files checked, {report.rows} new records"
+                )
+    manifest.save_file_index(index)
+    return report

@@ -1,0 +1,138 @@
+"""Materialise the asset graph for a window of days, in-process, against the Dagster instance.
+
+Runs recorded here show up in the Dagster UI (`make ui`) like any other run.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+from dagster._core.storage.tags import (  # the public tag names for partition-range runs
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
+
+
+@dataclass
+class RunOutcome:
+    run_id: str
+    success: bool
+    failed_steps: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def ensure_dagster_home() -> Path:
+    """Use `$DAGSTER_HOME`, else `.dagster_home/` beside a `dagster.yaml` in the working folder."""
+    home = os.environ.get("DAGSTER_HOME")
+    if home:
+        Path(home).mkdir(parents=True, exist_ok=True)
+        return Path(home)
+    path = Path.cwd() / ".dagster_home"
+    path.mkdir(exist_ok=True)
+    config = Path.cwd() / "dagster.yaml"
+    link = path / "dagster.yaml"
+    if config.exists() and not link.exists():
+        link.symlink_to(Path("..") / "dagster.yaml")
+    os.environ["DAGSTER_HOME"] = str(path)
+    return path
+
+
+def materialise(
+    start: date,
+    end: date,
+    *,
+    select: Sequence[str] | None = None,
+    instance: dg.DagsterInstance | None = None,
+    on_step: Callable[[str, str, int], None] | None = None,
+    log_level: str = "INFO",
+) -> RunOutcome:
+    """Materialise the selected assets (all by default) for the days start..end.
+
+    `on_step(step_key, status, total_steps)` is called from a watcher thread as steps end.
+    """
+    from pipelines.definitions import defs  # imported late: loading the graph costs seconds
+
+    job = defs.resolve_job_def("daily_refresh")
+    keys = None
+    if select:
+        selection = dg.AssetSelection.from_coercible(list(select))
+        keys = list(selection.resolve(defs.resolve_asset_graph()))
+    instance = instance or dg.DagsterInstance.get()
+    run_id = str(uuid.uuid4())
+    total = len(keys) if keys else len(job.asset_layer.executable_asset_keys)
+    done = threading.Event()
+
+    def watch() -> None:
+        if on_step is None:
+            return
+        follower = _StepWatcher(instance, run_id, total, on_step)
+        while not done.wait(0.5):
+            follower.poll()
+        follower.poll()
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    if on_step:
+        watcher.start()
+    try:
+        result = job.execute_in_process(
+            instance=instance,
+            run_id=run_id,
+            asset_selection=keys,
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+            tags={
+                ASSET_PARTITION_RANGE_START_TAG: start.isoformat(),
+                ASSET_PARTITION_RANGE_END_TAG: end.isoformat(),
+                "productops/entry": "cli",
+            },
+        )
+    finally:
+        done.set()
+        if on_step:
+            watcher.join()
+    outcome = RunOutcome(run_id=run_id, success=result.success)
+    for event in result.all_events:
+        if event.event_type == dg.DagsterEventType.STEP_FAILURE:
+            outcome.failed_steps.append(event.step_key or "?")
+            info = event.step_failure_data.error
+            if info:
+                outcome.errors.append(f"{event.step_key}: {info.message.strip()}")
+        elif event.event_type == dg.DagsterEventType.RUN_FAILURE and not outcome.errors:
+            outcome.errors.append(event.message or "run failed")
+    return outcome
+
+
+_STEP_EVENTS = {
+    dg.DagsterEventType.STEP_START: "started",
+    dg.DagsterEventType.STEP_SUCCESS: "done",
+    dg.DagsterEventType.STEP_FAILURE: "failed",
+}
+
+
+class _StepWatcher:
+    """Follows a run's step events in the instance's event log, from a cursor."""
+
+    def __init__(self, instance: dg.DagsterInstance, run_id: str, total: int,
+                 on_step: Callable[[str, str, int], None]) -> None:  # fmt: skip
+        self.instance, self.run_id, self.total, self.on_step = instance, run_id, total, on_step
+        self.cursor: str | None = None
+
+    def poll(self) -> None:
+        try:
+            conn = self.instance.get_records_for_run(
+                self.run_id, cursor=self.cursor, of_type=set(_STEP_EVENTS)
+            )
+        except Exception:  # the run is not stored yet
+            return
+        self.cursor = conn.cursor
+        for record in conn.records:
+            ev = record.event_log_entry.dagster_event
+            if ev is not None:
+                self.on_step(ev.step_key or "?", _STEP_EVENTS[ev.event_type], self.total)

@@ -1,0 +1,56 @@
+"""What every source declares, so that each one has the same shape.
+
+A source is a set of SQL expressions over one raw record (`record`, the original
+JSON text): how to find its natural key and creation time (which pick its raw
+partition), how to type it for staging, and the rules that send it to quarantine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A reason to quarantine a record: `when` is true for a bad record.
+
+    `value` is SQL for the offending value, quoted in the reason so that whoever
+    reads the quarantine sees what was wrong without opening the raw record.
+    """
+
+    name: str
+    field: str
+    when: str
+    value: str = "NULL"
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    table: str  # staging and quarantine table name
+    description: str
+    grain: str
+    # SQL over `record` (JSON text) and `shape`: the natural key, NULL when missing.
+    key: str
+    # SQL: the record's creation time as TIMESTAMP (UTC), NULL when unparseable.
+    created: str
+    # SQL: the creation time as the record wrote it, quoted when it cannot be parsed.
+    created_value: str
+    # SQL: orders versions of one key, latest last.
+    version: str
+    # SQL select-list producing the typed staging columns (may use `record`, `shape`, `$salt`).
+    columns: str
+    rules: tuple[Rule, ...] = field(default_factory=tuple)
+    # Landing file shapes, by file suffix; a tabular file (CSV, Parquet) with one of
+    # `shape_by_column`'s columns takes that shape instead.
+    shapes: dict[str, str] = field(default_factory=dict)
+    shape_by_column: dict[str, str] = field(default_factory=dict)
+    daily: bool = True
+
+    def shape_for(self, suffix: str, columns: list[str] | None = None) -> str | None:
+        """The shape of a landing file, or None when this source does not read it."""
+        for column, shape in self.shape_by_column.items():
+            if columns and column in columns:
+                return shape
+        return self.shapes.get(suffix)

@@ -1,0 +1,52 @@
+"""The licence inventory: seats and cost per tool, as IT keeps it (CSV)."""
+
+from productops.sources.base import Rule, Source
+
+_SEATS = "TRY_CAST(replace(trim(record->>'$.seats'), ',', '') AS INTEGER)"
+_COST = "TRY_CAST(replace(trim(record->>'$.annual_cost'), ',', '') AS DECIMAL(14, 2))"
+
+LICENCES = Source(
+    name="licences",
+    table="tool_licences",
+    description="The licence inventory: seats bought, annual cost and owner per tool (latest file).",
+    grain="one row per tool",
+    key="nullif(trim(record->>'$.tool'), '')",
+    # An inventory row has no time of its own: it is as of the file that carried it.
+    created="NULL::TIMESTAMP",
+    created_value="NULL",
+    version="epoch(ingested_at)",
+    columns=f"""
+        trim(record->>'$.tool') AS tool,
+        {_SEATS} AS seats,
+        {_COST} AS annual_cost,
+        upper(trim(record->>'$.currency')) AS currency,
+        redact(trim(record->>'$.owner'), NULL) AS owner,
+        TRY_CAST(record->>'$.renewal_date' AS DATE) AS renewal_date,
+        ingested_at AS as_of
+    """,
+    rules=(
+        Rule(
+            "seats_invalid",
+            "seats",
+            f"{_SEATS} IS NULL OR {_SEATS} < 0",
+            "record->>'$.seats'",
+            "is not a whole number of seats",
+        ),
+        Rule(
+            "cost_invalid",
+            "annual_cost",
+            f"{_COST} IS NULL OR {_COST} < 0",
+            "record->>'$.annual_cost'",
+            "is not an amount",
+        ),
+        Rule(
+            "currency_invalid",
+            "currency",
+            "NOT regexp_full_match(upper(trim(coalesce(record->>'$.currency', ''))), '[A-Z]{3}')",
+            "record->>'$.currency'",
+            "is not an ISO 4217 code",
+        ),
+    ),
+    shapes={".csv": "licence_row", ".parquet": "licence_row", ".jsonl": "licence_row"},
+    daily=False,
+)

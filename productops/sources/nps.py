@@ -1,0 +1,56 @@
+"""NPS: Delighted survey responses (`expand[]=person`)."""
+
+from productops.sources.base import Rule, Source
+
+_SCORE = "TRY_CAST(record->>'$.score' AS INTEGER)"
+
+NPS = Source(
+    name="nps",
+    table="nps_responses",
+    description="NPS survey responses from Delighted, one row per response (latest edit).",
+    grain="one row per Delighted survey response",
+    key="record->>'$.id'",
+    created="to_timestamp(TRY_CAST(record->>'$.created_at' AS BIGINT))::TIMESTAMP",
+    created_value="record->>'$.created_at'",
+    version="coalesce(TRY_CAST(record->>'$.updated_at' AS BIGINT), TRY_CAST(record->>'$.created_at' AS BIGINT))",
+    columns=f"""
+        record->>'$.id' AS response_id,
+        created_at AS responded_at,
+        to_timestamp(TRY_CAST(record->>'$.updated_at' AS BIGINT))::TIMESTAMP AS updated_at,
+        {_SCORE} AS score,
+        CASE WHEN {_SCORE} >= 9 THEN 'promoter' WHEN {_SCORE} >= 7 THEN 'passive'
+             ELSE 'detractor' END AS category,
+        nullif(redact(strip_html(record->>'$.comment'), record->>'$.person.name'), '') AS comment,
+        pii_hash(coalesce(record->>'$.person.email', record->>'$.person.id', record->>'$.person'))
+            AS person_key,
+        nullif(trim(record->>'$.person_properties."Account ID"'), '') AS account_id,
+        lower(trim(record->>'$.person_properties.Plan')) AS plan,
+        upper(trim(record->>'$.person_properties.Region')) AS region,
+        lower(trim(record->>'$.person_properties."Delighted Source"')) AS channel,
+        lower(coalesce(record->>'$.survey_type', 'nps')) AS survey_type
+    """,
+    rules=(
+        Rule(
+            "score_missing", "score", f"{_SCORE} IS NULL", "record->>'$.score'", "is not an integer"
+        ),
+        Rule(
+            "score_out_of_range",
+            "score",
+            f"{_SCORE} NOT BETWEEN 0 AND 10",
+            "record->>'$.score'",
+            "is outside 0-10",
+        ),
+        Rule(
+            "not_nps",
+            "survey_type",
+            "lower(coalesce(record->>'$.survey_type', 'nps')) <> 'nps'",
+            "record->>'$.survey_type'",
+            "is not an NPS survey",
+        ),
+    ),
+    shapes={
+        ".jsonl": "delighted_response",
+        ".json": "delighted_response",
+        ".parquet": "delighted_response",
+    },
+)

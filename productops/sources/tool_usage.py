@@ -1,0 +1,53 @@
+"""Tool usage: Okta System Log `user.authentication.sso` events (the tool is the AppInstance)."""
+
+from productops.sources.base import Rule, Source
+
+# The target list's order is not guaranteed and the AppUser entry may be absent.
+_APP = (
+    "list_filter(json_extract(record, '$.target[*]'), lambda t: (t->>'$.type') = 'AppInstance')[1]"
+)
+_OUTCOMES = "('SUCCESS', 'FAILURE', 'ALLOW', 'DENY', 'CHALLENGE', 'SKIPPED', 'UNKNOWN')"
+
+TOOL_USAGE = Source(
+    name="tool_usage",
+    table="tool_events",
+    description="Single sign-on events from Okta's System Log: who opened which tool, when.",
+    grain="one row per Okta System Log event",
+    key="record->>'$.uuid'",
+    created="TRY_CAST(record->>'$.published' AS TIMESTAMPTZ)::TIMESTAMP",
+    created_value="record->>'$.published'",
+    version="epoch(TRY_CAST(record->>'$.published' AS TIMESTAMPTZ))",
+    columns=f"""
+        record->>'$.uuid' AS event_id,
+        created_at AS occurred_at,
+        trim({_APP}->>'$.displayName') AS tool,
+        {_APP}->>'$.id' AS app_instance_id,
+        pii_hash(coalesce(record->>'$.actor.alternateId', record->>'$.actor.id')) AS user_key,
+        lower(record->>'$.outcome.result') AS outcome,
+        record->>'$.outcome.reason' AS outcome_reason,
+        record->>'$.eventType' AS event_type,
+        lower(record->>'$.severity') AS severity
+    """,
+    rules=(
+        Rule(
+            "missing_tool",
+            "target",
+            f"nullif(trim({_APP}->>'$.displayName'), '') IS NULL",
+            "record->>'$.target'",
+            "has no AppInstance target",
+        ),
+        Rule(
+            "missing_actor",
+            "actor.alternateId",
+            "coalesce(record->>'$.actor.alternateId', record->>'$.actor.id') IS NULL",
+        ),
+        Rule(
+            "unknown_outcome",
+            "outcome.result",
+            f"upper(coalesce(record->>'$.outcome.result', '?')) NOT IN {_OUTCOMES}",
+            "record->>'$.outcome.result'",
+            f"is not one of {_OUTCOMES}",
+        ),
+    ),
+    shapes={".jsonl": "okta_event", ".json": "okta_event", ".parquet": "okta_event"},
+)

@@ -1,0 +1,51 @@
+"""Where the data lives: the landing folder and raw lake, and the DuckDB warehouse."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import dagster as dg
+import duckdb
+
+from productops import sql
+from productops.settings import DataPaths, data_paths, pii_salt
+
+
+class DataFolder(dg.ConfigurableResource):
+    """The data folder: `data_dir`, else `$PRODUCTOPS_DATA_DIR`, else `./data`."""
+
+    data_dir: str | None = None
+
+    @property
+    def paths(self) -> DataPaths:
+        return data_paths(self.data_dir)
+
+
+class DuckDBWarehouse(dg.ConfigurableResource):
+    """The pipeline's own DuckDB file (BI reads the serving copy, never this one).
+
+    `pii_salt` hashes people; when unset it comes from `$PRODUCTOPS_PII_SALT`, else a
+    salt generated once into the data folder (git-ignored).
+    """
+
+    data_dir: str | None = None
+    pii_salt: str | None = None
+    memory_limit: str = "6GB"
+    threads: int = 2
+
+    @property
+    def paths(self) -> DataPaths:
+        return data_paths(self.data_dir)
+
+    @contextmanager
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        paths = self.paths
+        with sql.connect(
+            paths.warehouse,
+            salt=pii_salt(paths, self.pii_salt),
+            memory_limit=self.memory_limit,
+        ) as con:
+            con.execute(f"SET threads = {int(self.threads)}")
+            con.execute("SET temp_directory = ?", [str(paths.root / ".duckdb_tmp")])
+            yield con
