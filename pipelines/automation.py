@@ -4,7 +4,6 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-from pipelines.partitions import DAILY
 from productops.ingest import landing_files
 from productops.settings import SOURCES
 from resources import DataFolder
@@ -15,7 +14,6 @@ LANDING_LOOKBACK_DAYS = 7
 daily_refresh = dg.define_asset_job(
     "daily_refresh",
     selection=dg.AssetSelection.all(),
-    partitions_def=DAILY,
     description="Every asset for one day: ingest, stage (and later validate and publish).",
 )
 

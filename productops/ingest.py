@@ -85,11 +85,11 @@ def _lines_frame(path: Path) -> pl.DataFrame:
 def _json_document_frame(path: Path, con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """A `.json` file: an array of records, an API page envelope, or one record."""
     text = path.read_bytes().decode("utf-8", errors="replace")
-    if not con.execute("SELECT json_valid(?)", [text]).fetchone()[0]:
+    if not con.execute("SELECT json_valid(?)", [text]).fetchall()[0][0]:
         # Not one document: perhaps JSON lines under a .json name.
         return _lines_frame(path)
     keys = ", ".join(f"'$.{k}'" for k in _ENVELOPE_KEYS)
-    arrow = con.execute(
+    arrow = con.sql(
         f"""
         WITH doc AS (SELECT ?::JSON AS d),
         picked AS (
@@ -102,8 +102,8 @@ def _json_document_frame(path: Path, con: duckdb.DuckDBPyConnection) -> pl.DataF
                unnest(CAST(json_extract(arr, '$[*]') AS VARCHAR[])) AS record
         FROM picked
         """,
-        [text],
-    ).arrow()
+        params=[text],
+    ).to_arrow_table()
     return pl.from_arrow(arrow)  # type: ignore[return-value]
 
 

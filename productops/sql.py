@@ -9,8 +9,12 @@ from pathlib import Path
 import duckdb
 
 EMAIL_RE = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"
-# E.164 numbers, and 3-3-4 groupings with optional country code and brackets.
-PHONE_RE = r"\+[0-9]{8,15}|(\+[0-9]{1,3}[ .-]?)?\(?[0-9]{3}\)?[ .-]?[0-9]{3}[ .-]?[0-9]{4}"
+# 3-3-4 groupings with optional country code and brackets, and E.164 numbers; the word
+# boundaries keep hex strings (hashes, ids) from reading as phone numbers.
+PHONE_RE = (
+    r"(\+[0-9]{1,3}[ .-]?)?\(?\b[0-9]{3}\)?[ .-]?[0-9]{3}[ .-]?[0-9]{4}\b"
+    r"|\+[0-9]{8,15}\b"
+)
 
 # Entities that vendor exports actually contain (HN and Zendesk); `&amp;` goes last so
 # that `&amp;quot;` decodes once, not twice.

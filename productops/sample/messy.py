@@ -11,7 +11,11 @@ import polars as pl
 
 
 def mask(rng: np.random.Generator, n: int, rate: float) -> pl.Series:
-    return pl.Series(rng.random(n) < rate)
+    """A random share `rate` of n rows, never none: every sample shows every kind of mess."""
+    hit = rng.random(n) < rate
+    if n and rate > 0 and not hit.any():
+        hit[rng.integers(0, n)] = True
+    return pl.Series(hit)
 
 
 def duplicate_lines(rng: np.random.Generator, lines: pl.DataFrame, rate: float) -> pl.DataFrame:

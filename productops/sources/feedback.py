@@ -33,6 +33,7 @@ FEEDBACK = Source(
                        + coalesce(TRY_CAST(record->>'$.generated_timestamp' AS DOUBLE), 0) / 1e4
                   ELSE epoch(TRY_CAST(record->>'$.submitted_at' AS TIMESTAMP)) * 1e6 END""",
     columns=f"""
+        record_key AS feedback_id,
         CASE WHEN {_ZD} THEN 'zendesk' ELSE 'widget' END AS origin,
         created_at,
         CASE WHEN {_ZD} THEN TRY_CAST(record->>'$.updated_at' AS TIMESTAMPTZ)::TIMESTAMP

@@ -1,0 +1,64 @@
+"""Shared fixtures: a data folder per test, and one small sample company run end to end."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from productops.sample import SampleSummary, write_sample
+from productops.settings import DataPaths, data_paths
+
+SAMPLE_END = date(2026, 6, 30)
+SAMPLE_DAYS = 28
+SAMPLE_SCALE = 0.2
+SALT = "test-salt"
+
+warnings.filterwarnings("ignore", category=UserWarning, module="dagster")
+
+
+@pytest.fixture
+def paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DataPaths:
+    """An empty data folder, set as the one the code resolves by default."""
+    monkeypatch.setenv("PRODUCTOPS_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("PRODUCTOPS_PII_SALT", SALT)
+    return data_paths()
+
+
+class SampleRun:
+    """The sample company, written and materialised once for the whole session."""
+
+    def __init__(self, root: Path) -> None:
+        self.paths = data_paths(root)
+        self.summary: SampleSummary | None = None
+
+    @property
+    def start(self) -> date:
+        assert self.summary is not None
+        return self.summary.stories.start
+
+    @property
+    def end(self) -> date:
+        assert self.summary is not None
+        return self.summary.stories.end
+
+
+@pytest.fixture(scope="session")
+def sample_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SampleRun]:
+    from productops.runner import materialise
+
+    run = SampleRun(tmp_path_factory.mktemp("sample") / "data")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PRODUCTOPS_DATA_DIR", str(run.paths.root))
+        mp.setenv("PRODUCTOPS_PII_SALT", SALT)
+        run.summary = write_sample(
+            run.paths, seed=7, scale=SAMPLE_SCALE, days=SAMPLE_DAYS, end=SAMPLE_END
+        )
+        with dg.DagsterInstance.ephemeral() as instance:
+            outcome = materialise(run.start, run.end, instance=instance)
+        assert outcome.success, outcome.errors
+        yield run

@@ -1,0 +1,46 @@
+"""Small builders for landing files and a staged warehouse in tests."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from productops import sql
+from productops.ingest import ingest_source
+from productops.settings import DataPaths
+from productops.sources import SOURCES
+from productops.staging import build_staging
+
+SALT = "test-salt"
+
+
+def write_jsonl(paths: DataPaths, source: str, name: str, records: list[Any]) -> Path:
+    """Records as JSON lines; a str record is written verbatim (for broken lines)."""
+    folder = paths.landing_dir(source)
+    folder.mkdir(parents=True, exist_ok=True)
+    f = folder / name
+    f.write_text("\n".join(r if isinstance(r, str) else json.dumps(r) for r in records) + "\n")
+    return f
+
+
+def stage(
+    paths: DataPaths, source: str, start: date | None, end: date | None
+) -> duckdb.DuckDBPyConnection:
+    """Ingest the source's landing files and build its staging window; returns an open connection."""
+    src = SOURCES[source]
+    ingest_source(paths, src)
+    con = sql.prepare(duckdb.connect(str(paths.warehouse)), salt=SALT)
+    build_staging(con, paths, src, start, end)
+    return con
+
+
+def rows(
+    con: duckdb.DuckDBPyConnection, query: str, params: list[Any] | None = None
+) -> list[dict[str, Any]]:
+    cur = con.execute(query, params or [])
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]

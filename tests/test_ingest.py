@@ -1,0 +1,91 @@
+"""Landing -> raw: each file exactly once, partitioned by creation day, crash-safe."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import duckdb
+
+from productops.ingest import Manifest, ingest_source
+from productops.sources import SOURCES
+from tests.helpers import write_jsonl
+
+NPS = SOURCES["nps"]
+T0 = 1772409600  # 2026-03-02 00:00:00 UTC
+
+
+def response(i: int, day: int = 0) -> dict:
+    return {"id": str(i), "score": 8, "created_at": T0 + day * 86400 + 60}
+
+
+def raw_rows(paths) -> list[tuple]:
+    return duckdb.execute(
+        f"SELECT date::VARCHAR, record_key, record_no FROM read_parquet('{paths.raw}/nps/*/*.parquet',"
+        " hive_partitioning = true) ORDER BY ALL"
+    ).fetchall()
+
+
+def test_records_land_in_their_creation_day_with_provenance(paths) -> None:
+    write_jsonl(paths, "nps", "export.jsonl", [response(1), response(2, day=1), "not json"])
+    report = ingest_source(paths, NPS)
+    (batch,) = report.new
+    assert batch.rows == 3 and batch.bad_records == 1
+    assert sorted(p.parent.name for p in (paths.raw / "nps").glob("*/*.parquet")) == [
+        "date=2026-03-02", "date=2026-03-03",
+    ]  # fmt: skip
+    # The unparseable line is kept, on the batch's latest day, for staging to quarantine.
+    assert raw_rows(paths) == [
+        ("2026-03-02", "1", 1), ("2026-03-03", "2", 2), ("2026-03-03", None, 3),
+    ]  # fmt: skip
+    row = duckdb.execute(
+        f"SELECT * FROM read_parquet('{paths.raw}/nps/date=2026-03-02/*.parquet')"
+    ).fetchone()
+    cols = [
+        "source",
+        "shape",
+        "batch_id",
+        "ingested_at",
+        "file",
+        "record_no",
+        "record_key",
+        "record",
+    ]
+    got = dict(zip(cols, row[: len(cols)], strict=True))
+    assert got["file"] == "landing/nps/export.jsonl" and got["batch_id"] == batch.batch_id
+    assert json.loads(got["record"]) == response(1)
+
+
+def test_the_same_file_dropped_twice_is_ingested_once(paths) -> None:
+    f = write_jsonl(paths, "nps", "export.jsonl", [response(1), response(2)])
+    ingest_source(paths, NPS)
+    before = raw_rows(paths)
+    shutil.copy(f, f.with_name("export (copy).jsonl"))
+    again = ingest_source(paths, NPS)
+    assert again.new == [] and again.duplicates == ["landing/nps/export (copy).jsonl"]
+    assert raw_rows(paths) == before
+
+
+def test_a_crash_before_the_manifest_is_written_is_retried_without_duplicates(paths) -> None:
+    write_jsonl(paths, "nps", "export.jsonl", [response(i, day=i % 3) for i in range(30)])
+    first = ingest_source(paths, NPS)
+    # Simulate a crash after the lake files were written, before the manifest entry.
+    (paths.manifest / "nps" / f"{first.new[0].batch_id}.json").unlink()
+    before = raw_rows(paths)
+    retry = ingest_source(paths, NPS)
+    assert len(retry.new) == 1 and retry.new[0].batch_id == first.new[0].batch_id
+    assert raw_rows(paths) == before
+    assert set(Manifest(paths, "nps").batches()) == {first.new[0].batch_id}
+
+
+def test_an_unreadable_file_is_reported_and_the_other_files_still_flow(paths) -> None:
+    write_jsonl(paths, "nps", "good.jsonl", [response(1)])
+    bad = paths.landing_dir("nps") / "bad.csv"
+    bad.write_text('id,score\n1,"9\n2,3,4\n')
+    report = ingest_source(paths, NPS)
+    by_file = {b.file: b for b in report.new}
+    assert by_file["landing/nps/good.jsonl"].status == "ingested"
+    rejected = by_file["landing/nps/bad.csv"]
+    assert rejected.status == "rejected"
+    assert str(bad) in (rejected.reason or "")
+    assert raw_rows(paths) == [("2026-03-02", "1", 1)]

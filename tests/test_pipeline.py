@@ -1,0 +1,145 @@
+"""The whole graph on the sample company: counts reconcile, nothing personal leaks, re-runs are idempotent."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from productops import sql
+from productops.runner import materialise
+from productops.sample import write_sample
+from productops.sample.company import build_company
+from productops.settings import data_paths
+from productops.sources import SOURCES
+from productops.staging import reconcile
+from tests.conftest import SALT, SAMPLE_DAYS, SAMPLE_END, SAMPLE_SCALE, SampleRun
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("sample_run")]
+
+
+def _window(run: SampleRun, source) -> tuple:
+    return (run.start, run.end) if source.daily else (None, None)
+
+
+def _table_fingerprints(path: Path) -> dict[str, tuple]:
+    with sql.connect(path, read_only=True) as con:
+        tables = con.execute(
+            "SELECT table_schema || '.' || table_name FROM information_schema.tables "
+            "WHERE table_schema IN ('staging', 'quarantine') ORDER BY 1"
+        ).fetchall()
+        return {
+            t: con.execute(f"SELECT count(*), sum(hash(COLUMNS(*))) FROM {t}").fetchone()
+            for (t,) in tables
+        }
+
+
+def test_every_source_reconciles_raw_keys_with_staging_plus_quarantine(
+    sample_run: SampleRun,
+) -> None:
+    with sql.connect(sample_run.paths.warehouse, read_only=True) as con:
+        for source in SOURCES.values():
+            counts = reconcile(con, sample_run.paths, source, *_window(sample_run, source))
+            assert counts["staged"] > 0, source.name
+            assert counts["raw_keys"] == counts["staged"] + counts["quarantined"], (
+                source.name,
+                counts,
+            )
+
+
+def test_sample_mess_is_quarantined_with_reasons_and_no_bad_row_is_staged(
+    sample_run: SampleRun,
+) -> None:
+    with sql.connect(sample_run.paths.warehouse, read_only=True) as con:
+        rules = {
+            (s, r)
+            for s, r in con.execute(
+                "SELECT source, rule FROM quarantine.nps UNION SELECT source, rule FROM quarantine.feedback "
+                "UNION SELECT source, rule FROM quarantine.tool_usage UNION SELECT source, rule FROM quarantine.licences"
+            ).fetchall()
+        }
+        for expected in [("nps", "score_out_of_range"), ("nps", "missing_id"), ("feedback", "missing_id"),
+                         ("tool_usage", "unparseable_timestamp"), ("licences", "seats_invalid")]:  # fmt: skip
+            assert expected in rules
+        bad_reasons = con.execute(
+            "SELECT reason FROM quarantine.nps WHERE NOT regexp_matches(reason, "
+            "'^landing/nps/\\S+ record \\d+: field \\S+ = ')"
+        ).fetchall()
+        assert bad_reasons == []
+        assert con.execute(
+            "SELECT count(*) FROM staging.nps_responses WHERE score NOT BETWEEN 0 AND 10 "
+            "OR response_id IS NULL OR responded_at IS NULL"
+        ).fetchone() == (0,)
+        assert con.execute(
+            "SELECT count(*) FROM staging.tool_events WHERE event_id IS NULL OR tool IS NULL"
+        ).fetchone() == (0,)
+
+
+def test_no_email_phone_or_generated_name_in_any_staging_table(sample_run: SampleRun) -> None:
+    company = build_company(7, SAMPLE_SCALE, SAMPLE_END, SAMPLE_DAYS)
+    names = sorted(set(company.customers["name"]) | set(company.employees["name"]))
+    with sql.connect(sample_run.paths.warehouse, read_only=True) as con:
+        con.execute("CREATE TEMP TABLE names AS SELECT unnest(?::VARCHAR[]) AS name", [names])
+        columns = con.execute(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = 'staging' AND data_type IN ('VARCHAR', 'VARCHAR[]')"
+        ).fetchall()
+        assert len(columns) > 20
+        for table, column in columns:
+            text = f"CAST({column} AS VARCHAR)"
+            # Numeric ids and hashes may look like phone numbers; they are checked for the rest.
+            is_id = column.endswith(("_id", "_key"))
+            phone = "false" if is_id else f"regexp_matches({text}, '{sql.PHONE_RE}')"
+            leaks = con.execute(
+                f"""SELECT {text} FROM staging.{table}
+                    WHERE regexp_matches({text}, '{sql.EMAIL_RE}') OR {phone}
+                       OR EXISTS (SELECT 1 FROM names WHERE contains({text}, name))
+                    LIMIT 3"""
+            ).fetchall()
+            assert leaks == [], f"staging.{table}.{column}: {leaks}"
+
+
+def test_rematerialising_the_window_gives_identical_tables(sample_run: SampleRun) -> None:
+    before = _table_fingerprints(sample_run.paths.warehouse)
+    with pytest.MonkeyPatch.context() as mp, dg.DagsterInstance.ephemeral() as instance:
+        mp.setenv("PRODUCTOPS_DATA_DIR", str(sample_run.paths.root))
+        mp.setenv("PRODUCTOPS_PII_SALT", SALT)
+        outcome = materialise(sample_run.start, sample_run.end, instance=instance)
+    assert outcome.success, outcome.errors
+    assert _table_fingerprints(sample_run.paths.warehouse) == before
+
+
+def test_a_new_sample_flows_through_and_still_reconciles(
+    sample_run: SampleRun, tmp_path: Path
+) -> None:
+    root = tmp_path / "data"
+    shutil.copytree(sample_run.paths.root, root)
+    paths = data_paths(root)
+    with sql.connect(paths.warehouse, read_only=True) as con:
+        before = con.execute("SELECT count(*) FROM staging.nps_responses").fetchone()[0]
+    with pytest.MonkeyPatch.context() as mp, dg.DagsterInstance.ephemeral() as instance:
+        mp.setenv("PRODUCTOPS_DATA_DIR", str(root))
+        mp.setenv("PRODUCTOPS_PII_SALT", SALT)
+        write_sample(paths, seed=8, scale=SAMPLE_SCALE, days=SAMPLE_DAYS, end=SAMPLE_END)
+        outcome = materialise(sample_run.start, sample_run.end, instance=instance)
+    assert outcome.success, outcome.errors
+    with sql.connect(paths.warehouse, read_only=True) as con:
+        after = con.execute("SELECT count(*) FROM staging.nps_responses").fetchone()[0]
+        assert after > before * 1.8
+        for source in SOURCES.values():
+            counts = reconcile(con, paths, source, *_window(sample_run, source))
+            assert counts["raw_keys"] == counts["staged"] + counts["quarantined"], source.name
+
+
+def test_raw_lake_is_hive_partitioned_by_day(sample_run: SampleRun) -> None:
+    days = {p.name for p in (sample_run.paths.raw / "nps").iterdir()}
+    assert len(days) == SAMPLE_DAYS
+    assert all(d.startswith("date=") for d in days)
+    n = duckdb.execute(
+        f"SELECT count(DISTINCT date) FROM read_parquet('{sample_run.paths.raw}/nps/*/*.parquet', "
+        "hive_partitioning = true)"
+    ).fetchone()[0]
+    assert n == SAMPLE_DAYS
