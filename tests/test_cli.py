@@ -50,7 +50,12 @@ def test_sample_run_and_summary(env: dict[str, str]) -> None:
 
 
 def test_failed_run_exits_non_zero_naming_the_failed_step(env: dict[str, str]) -> None:
-    assert productops(["sample", "--days", "14", "--scale", "0.05", "--end", "2026-03-31"], env).returncode == 0
+    assert (
+        productops(
+            ["sample", "--days", "14", "--scale", "0.05", "--end", "2026-03-31"], env
+        ).returncode
+        == 0
+    )
     # A folder where the warehouse file should be: every staging step fails.
     (Path(env["PRODUCTOPS_DATA_DIR"]) / "warehouse.duckdb").mkdir()
     run = productops(["run", *WINDOW], env)

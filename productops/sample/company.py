@@ -45,14 +45,19 @@ class Stories:
 
 
 def stories_for(end: date, days: int) -> Stories:
-    """Place the stories at fixed fractions of the window, so any window shows all of them."""
+    """Place the stories at fixed fractions of the window.
+
+    With 90 days, the onboarding fix and the price change are 30 days apart, so each has
+    a clean 28-day NPS window before and after it, and the incident has 28 days of
+    history for the spike rule.
+    """
     start = end - timedelta(days=days - 1)
     return Stories(
         start=start,
         end=end,
-        onboarding_fix=start + timedelta(days=round(days * 0.33)),
-        price_change=start + timedelta(days=round(days * 0.5)),
-        incident=start + timedelta(days=round(days * 0.67)),
+        onboarding_fix=start + timedelta(days=round(days * 0.25)),
+        price_change=start + timedelta(days=round(days * 0.58)),
+        incident=start + timedelta(days=round(days * 0.75)),
     )
 
 

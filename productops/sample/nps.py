@@ -17,11 +17,12 @@ from productops.sample.company import (
 )
 from productops.sample.text import THEMES, add_emoji, pick_neutral, pick_phrases
 
-# P(promoter), P(detractor) before and after the stories.
+# P(promoter), P(detractor) per plan before the price change; the price change then
+# moves every plan by PRICE_CHANGE_SHIFT.
 BASE = (0.50, 0.22)
-AFTER_PRICE_CHANGE = (0.36, 0.42)
 STARTER_BEFORE_FIX = (0.30, 0.42)
 STARTER_AFTER_FIX = (0.62, 0.12)
+PRICE_CHANGE_SHIFT = (-0.14, +0.20)
 
 
 def _epoch(d: datetime) -> int:
@@ -46,14 +47,10 @@ def responses(company: Company) -> pl.DataFrame:
     after_price = day_idx >= (st.price_change - st.start).days
     after_fix = day_idx >= (st.onboarding_fix - st.start).days
     starter = plan == st.onboarding_plan
-    p_promoter = np.where(after_price, AFTER_PRICE_CHANGE[0], BASE[0])
-    p_detractor = np.where(after_price, AFTER_PRICE_CHANGE[1], BASE[1])
-    p_promoter = np.where(
-        starter, np.where(after_fix, STARTER_AFTER_FIX[0], STARTER_BEFORE_FIX[0]), p_promoter
-    )
-    p_detractor = np.where(
-        starter, np.where(after_fix, STARTER_AFTER_FIX[1], STARTER_BEFORE_FIX[1]), p_detractor
-    )
+    starter_p = np.where(after_fix, STARTER_AFTER_FIX[0], STARTER_BEFORE_FIX[0])
+    starter_d = np.where(after_fix, STARTER_AFTER_FIX[1], STARTER_BEFORE_FIX[1])
+    p_promoter = np.where(starter, starter_p, BASE[0]) + after_price * PRICE_CHANGE_SHIFT[0]
+    p_detractor = np.where(starter, starter_d, BASE[1]) + after_price * PRICE_CHANGE_SHIFT[1]
     u = rng.random(n)
     category = np.where(u < p_promoter, 2, np.where(u < p_promoter + p_detractor, 0, 1))
     score = np.select(
