@@ -146,7 +146,10 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--start", type=_date, help="first day (default: 89 days before --end)")
     r.add_argument("--end", type=_date, help="last day (default: yesterday, UTC)")
     r.add_argument(
-        "--select", nargs="+", help="asset keys, e.g. staging/nps_responses (default: all)"
+        "--select",
+        nargs="+",
+        help="assets: keys such as staging/nps_responses, or Dagster selections such as "
+        "group:marts or key:staging/* (default: all)",
     )
     r.add_argument("-v", "--verbose", action="store_true", help="Dagster's DEBUG logs too")
     r.set_defaults(func=cmd_run)

@@ -28,6 +28,16 @@ class RunOutcome:
     errors: list[str] = field(default_factory=list)
 
 
+def resolve_selection(select: Sequence[str], graph) -> list[dg.AssetKey]:
+    """Dagster selection syntax (`group:marts`, `key:staging/*`, `+marts/kpi_daily`); a bare
+    asset key such as `staging/nps_responses` selects that asset."""
+    terms = [s if ":" in s else f'key:"{s}"' for s in select]
+    keys = list(dg.AssetSelection.from_string(" or ".join(terms)).resolve(graph))
+    if not keys:
+        raise ValueError(f"--select {' '.join(select)} matches no asset")
+    return keys
+
+
 def ensure_dagster_home() -> Path:
     """Use `$DAGSTER_HOME`, else `.dagster_home/` beside a `dagster.yaml` in the working folder."""
     home = os.environ.get("DAGSTER_HOME")
@@ -62,8 +72,7 @@ def materialise(
     job = defs.resolve_job_def("daily_refresh")
     keys = None
     if select:
-        selection = dg.AssetSelection.from_coercible(list(select))
-        keys = list(selection.resolve(defs.resolve_asset_graph()))
+        keys = resolve_selection(select, defs.resolve_asset_graph())
     instance = instance or dg.DagsterInstance.get()
     run_id = str(uuid.uuid4())
     total = len(keys) if keys else len(job.asset_layer.executable_asset_keys)
@@ -102,6 +111,9 @@ def materialise(
         if event.event_type == dg.DagsterEventType.STEP_FAILURE:
             outcome.failed_steps.append(event.step_key or "?")
             info = event.step_failure_data.error
+            # Dagster wraps the asset's exception; its cause is what the user needs to read.
+            while info is not None and info.cause is not None:
+                info = info.cause
             if info:
                 outcome.errors.append(f"{event.step_key}: {info.message.strip()}")
         elif event.event_type == dg.DagsterEventType.RUN_FAILURE and not outcome.errors:

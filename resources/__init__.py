@@ -1,5 +1,6 @@
-"""Dagster resources: the data folder, the DuckDB warehouse (and, later, source clients)."""
+"""Dagster resources: the data folder, the DuckDB warehouse, the theme taxonomy."""
 
 from resources.storage import DataFolder, DuckDBWarehouse
+from resources.themes import ThemeTaxonomy
 
-__all__ = ["DataFolder", "DuckDBWarehouse"]
+__all__ = ["DataFolder", "DuckDBWarehouse", "ThemeTaxonomy"]

@@ -14,8 +14,8 @@ from productops.sample import SampleSummary, write_sample
 from productops.settings import DataPaths, data_paths
 
 SAMPLE_END = date(2026, 6, 30)
-SAMPLE_DAYS = 28
-SAMPLE_SCALE = 0.2
+SAMPLE_DAYS = 90
+SAMPLE_SCALE = 0.25
 SALT = "test-salt"
 
 warnings.filterwarnings("ignore", category=UserWarning, module="dagster")

@@ -27,13 +27,18 @@ def write_jsonl(paths: DataPaths, source: str, name: str, records: list[Any]) ->
     return f
 
 
+def warehouse(paths: DataPaths) -> duckdb.DuckDBPyConnection:
+    """An open connection to the test warehouse, macros and salt loaded."""
+    return sql.prepare(duckdb.connect(str(paths.warehouse)), salt=SALT)
+
+
 def stage(
     paths: DataPaths, source: str, start: date | None, end: date | None
 ) -> duckdb.DuckDBPyConnection:
     """Ingest the source's landing files and build its staging window; returns an open connection."""
     src = SOURCES[source]
     ingest_source(paths, src)
-    con = sql.prepare(duckdb.connect(str(paths.warehouse)), salt=SALT)
+    con = warehouse(paths)
     build_staging(con, paths, src, start, end)
     return con
 

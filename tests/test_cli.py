@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -40,7 +41,9 @@ def test_sample_run_and_summary(env: dict[str, str]) -> None:
 
     run = productops(["run", *WINDOW], env)
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "succeeded" in run.stdout and "10/10" in run.stdout
+    assert "succeeded" in run.stdout
+    done, total = re.search(r"(\d+)/(\d+)", run.stdout).groups()
+    assert done == total and int(total) > 10
     # Bad records are named on the console with file, record and field.
     assert "record" in run.stderr and "field" in run.stderr
 

@@ -91,9 +91,9 @@ def test_zendesk_ticket_state_and_widget_csv(paths) -> None:
     ])  # fmt: skip
     widget = paths.landing_dir("feedback") / "widget.csv"
     widget.write_text(
-        "feedback_id,submitted_at,user_email,account_id,plan,page,rating,message\n"
-        "wf-1,2026-03-02 10:00:00,a@b.com,ACC-1,Pro,/x,4,Love it\n"
-        "wf-2,2026-03-02 11:00:00,c@d.com,ACC-2,pro,/x,9,Hmm\n"
+        "feedback_id,submitted_at,user_email,user_name,account_id,plan,page,rating,message\n"
+        "wf-1,2026-03-02 10:00:00,a@b.com,Ada Byron,ACC-1,Pro,/x,4,Love it. Ada Byron\n"
+        "wf-2,2026-03-02 11:00:00,c@d.com,Bo Li,ACC-2,pro,/x,9,Hmm\n"
     )
     con = stage(paths, "feedback", DAY, DAY)
     staged = {r["feedback_id"]: r for r in rows(con, "SELECT * FROM staging.feedback")}
@@ -109,6 +109,7 @@ def test_zendesk_ticket_state_and_widget_csv(paths) -> None:
     )
     assert closed["tags"] == ["pricing"]
     assert staged["widget:wf-1"]["rating"] == 4 and staged["widget:wf-1"]["channel"] == "in_app"
+    assert staged["widget:wf-1"]["body"] == "Love it. [name]"
     q = {r["rule"]: r["reason"] for r in rows(con, "SELECT * FROM quarantine.feedback")}
     assert q == {
         "unknown_status": "landing/feedback/tickets.jsonl record 5: field status = 'escalated' "

@@ -185,6 +185,7 @@ def widget_rows(company: Company) -> pl.DataFrame:
             "feedback_id": [f"wf-{company.seed:02d}-{i:07d}" for i in range(n)],
             "submitted_at": pl.Series(at).cast(pl.Int64),
             "user_email": people["email"],
+            "user_name": people["name"],
             "account_id": people["account_id"],
             "plan": people["plan"],
             "page": rng.choice(

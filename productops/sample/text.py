@@ -12,9 +12,9 @@ import polars as pl
 PHRASES: dict[str, dict[str, tuple[str, ...]]] = {
     "pricing": {
         "neg": (
-            "The new pricing is way too expensive for a team our size.",
-            "We got a price increase with no warning, the cost is hard to justify.",
-            "Your plan costs doubled, we are looking at cheaper alternatives.",
+            "The new pricing is way too expensive for a team our size, really disappointed.",
+            "The price increase is unfair and the cost is hard to justify, angry.",
+            "Your plan costs doubled, awful value, we are looking at cheaper alternatives.",
             "Billing went up again and the invoice is confusing.",
         ),
         "pos": (
@@ -34,23 +34,23 @@ PHRASES: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "performance": {
         "neg": (
-            "The dashboard is really slow, pages take forever to load.",
+            "The dashboard is really slow and frustrating, pages take forever to load.",
             "Search is sluggish and the app lags with large projects.",
         ),
         "pos": ("Everything loads fast now, performance is much better.",),
     },
     "reliability": {
         "neg": (
-            "The app was down again today, another outage.",
+            "The app was down again today, another outage. Annoying.",
             "We keep getting errors and crashes, the service is unreliable.",
             "Sync failed and we lost data during the outage.",
         ),
-        "pos": ("Rock solid, no downtime in months.",),
+        "pos": ("Rock solid, no downtime in months, great job.",),
     },
     "integrations": {
         "neg": (
-            "The Slack integration keeps disconnecting.",
-            "Please fix the Jira sync, the integration drops updates.",
+            "The Slack integration keeps disconnecting, so frustrating.",
+            "The Jira sync is broken, the integration drops updates.",
         ),
         "pos": ("The Salesforce integration works perfectly, love the API.",),
     },
@@ -66,8 +66,8 @@ PHRASES: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "support": {
         "neg": (
-            "Support took four days to answer my ticket.",
-            "Customer support was unhelpful and closed my ticket without a fix.",
+            "Support took four days to answer my ticket, unacceptable.",
+            "Customer support was useless and rude, closed my ticket without a fix.",
         ),
         "pos": (
             "Support was amazing, quick and friendly help.",
@@ -79,16 +79,19 @@ PHRASES: dict[str, dict[str, tuple[str, ...]]] = {
         "pos": ("Great documentation, the guides answered everything.",),
     },
     "security": {
-        "neg": ("We need SSO and audit logs before security will approve it.",),
+        "neg": ("No SSO and no audit logs, security rejected it.",),
         "pos": ("SSO setup was easy and the security review went well.",),
     },
     "feature_request": {
-        "neg": ("Still missing a way to export reports, please add it.",),
-        "pos": ("Would love a dark mode, otherwise great product.", "Feature request: bulk edit."),
+        "neg": ("Still missing a way to export reports, disappointing.",),
+        "pos": (
+            "Would love a dark mode, otherwise great product.",
+            "Feature request: bulk edit would be great.",
+        ),
     },
 }
 THEMES = tuple(PHRASES)
-NEUTRAL = ("It does the job.", "No strong opinion.", "OK overall.", "Works as expected.")
+NEUTRAL = ("It does the job.", "Works as expected.", "We use it every week.", "Nothing to add.")
 EMOJI = (" 🙂", " 😡", " 🚀", " 👍", " — très bien", " 😤 ça ne marche pas")
 
 

@@ -8,6 +8,8 @@ PLAN_FIELD_ID = 360000002
 
 _ZD = "shape = 'zendesk_ticket'"
 _RATING = "TRY_CAST(record->>'$.rating' AS INTEGER)"
+# Whose words these are: redacted from their own text (Zendesk requester, widget user).
+_WRITER = "coalesce(record->>'$.via.source.from.name', record->>'$.user_name')"
 _STATUSES = "('new', 'open', 'pending', 'hold', 'solved', 'closed', 'deleted')"
 
 
@@ -42,11 +44,11 @@ FEEDBACK = Source(
         lower(record->>'$.priority') AS priority,
         lower(record->>'$.type') AS ticket_type,
         CASE WHEN {_ZD} THEN lower(record->>'$.via.channel') ELSE 'in_app' END AS channel,
-        nullif(redact(strip_html(record->>'$.subject'), record->>'$.via.source.from.name'), '')
+        nullif(redact(strip_html(record->>'$.subject'), {_WRITER}), '')
             AS subject,
         nullif(redact(strip_html(CASE WHEN {_ZD} THEN record->>'$.description'
                                       ELSE record->>'$.message' END),
-                      record->>'$.via.source.from.name'), '') AS body,
+                      {_WRITER}), '') AS body,
         CASE WHEN {_ZD} THEN CAST(json_extract_string(record, '$.tags[*]') AS VARCHAR[])
              ELSE []::VARCHAR[] END AS tags,
         pii_hash(CASE WHEN {_ZD} THEN coalesce(record->>'$.via.source.from.address',

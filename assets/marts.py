@@ -1,0 +1,216 @@
+"""Marts: the trusted metric tables of the serving contract, built from staging in DuckDB.
+
+Every mart is the same kind of asset (see `mart_asset`): it replaces its window of
+days through a builder in `productops.marts`, and declares the look-back it reads as a
+partition mapping, so the UI shows which partitions a late staging change makes stale.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import dagster as dg
+import duckdb
+
+from assets.metadata import column_schema, markdown_preview
+from assets.raw import OWNERS
+from assets.staging import WAREHOUSE_POOL, staging_key
+from pipelines.partitions import DAILY, window_dates
+from productops import marts
+from productops.sources import SOURCES
+from productops.themes import load_taxonomy
+from resources import DuckDBWarehouse, ThemeTaxonomy
+
+# Bump when a mart's SQL changes meaning; the taxonomy's hash is added for the marts
+# that classify themes, so editing config/themes.toml marks them changed in the UI.
+MARTS_CODE_VERSION = "1"
+TAXONOMY_VERSION = load_taxonomy().version
+
+
+def mart_key(name: str) -> dg.AssetKey:
+    return dg.AssetKey(["marts", name])
+
+
+def _dep(key: dg.AssetKey, look_back_days: int = 0) -> dg.AssetDep:
+    if look_back_days == 0:
+        return dg.AssetDep(key)
+    return dg.AssetDep(
+        key, partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-look_back_days)
+    )
+
+
+@dataclass(frozen=True)
+class MartSpec:
+    name: str
+    description: str
+    deps: list[dg.AssetDep]
+    build: Callable[[duckdb.DuckDBPyConnection, marts.Window], int]
+    uses_themes: bool = False
+    window_column: str = "date"
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+def mart_asset(spec: MartSpec) -> dg.AssetsDefinition:
+    version = MARTS_CODE_VERSION + (f"+themes.{TAXONOMY_VERSION}" if spec.uses_themes else "")
+
+    @dg.asset(
+        key=mart_key(spec.name),
+        deps=spec.deps,
+        description=spec.description,
+        group_name="marts",
+        owners=OWNERS,
+        kinds={"duckdb", "sql"},
+        partitions_def=DAILY,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        pool=WAREHOUSE_POOL,
+        code_version=version,
+        tags=spec.tags,
+    )
+    def _mart(
+        context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse, themes: ThemeTaxonomy
+    ) -> dg.MaterializeResult:
+        start, end = window_dates(context)
+        with warehouse.connect() as con:
+            marts.prepare(con, themes.load())
+            rows = spec.build(con, marts.Window(start, end))
+            preview = markdown_preview(
+                con,
+                f"SELECT * FROM marts.{spec.name} ORDER BY {spec.window_column} DESC LIMIT 5",
+            )
+            schema = column_schema(con, f"marts.{spec.name}")
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": rows,
+                "dagster/column_schema": schema,
+                "preview": dg.MetadataValue.md(preview),
+            }
+        )
+
+    return _mart
+
+
+def _data_trust(con: duckdb.DuckDBPyConnection, w: marts.Window) -> int:
+    return marts.build_data_trust(con, w, datetime.now(UTC))
+
+
+NPS = staging_key(SOURCES["nps"])
+FEEDBACK = staging_key(SOURCES["feedback"])
+SOCIAL = staging_key(SOURCES["social"])
+TOOLS = staging_key(SOURCES["tool_usage"])
+LICENCES = staging_key(SOURCES["licences"])
+
+SPECS = [
+    MartSpec(
+        "nps_daily",
+        "NPS per day and segment (all, plan, region, channel) with its 95 % margin of error and "
+        "the 28-day NPS. Source: staging.nps_responses. Grain: date x segment x segment_value.",
+        [_dep(NPS, 27)],
+        marts.build_nps_daily,
+    ),
+    MartSpec(
+        "nps_comments",
+        "The words behind the score: every NPS response with a comment, its themes and VADER "
+        "sentiment. Source: staging.nps_responses. Grain: one NPS response with a comment.",
+        [_dep(NPS)],
+        marts.build_nps_comments,
+        uses_themes=True,
+    ),
+    MartSpec(
+        "feedback_items",
+        "Internal (not published): every live feedback item with its themes and VADER "
+        "sentiment, shared by the feedback marts. Source: staging.feedback. Grain: one item.",
+        [_dep(FEEDBACK)],
+        marts.build_feedback_items,
+        uses_themes=True,
+    ),
+    MartSpec(
+        "feedback_themes_weekly",
+        "What customers are talking about: items, negative share and week-on-week change per "
+        "theme, and whether a theme is emerging. Source: marts.feedback_items. Grain: ISO week "
+        "x theme (a day's run rebuilds its whole week).",
+        [_dep(mart_key("feedback_items"), 34)],
+        marts.build_feedback_themes_weekly,
+        window_column="week",
+    ),
+    MartSpec(
+        "social_sentiment_daily",
+        "What the public says: mentions, sentiment mix, engagement and spike days per platform "
+        "and for all platforms. Source: staging.social_mentions. Grain: date x platform.",
+        [_dep(SOCIAL, 28)],
+        marts.build_social_sentiment_daily,
+    ),
+    MartSpec(
+        "tool_usage_daily",
+        "Who uses which tool: daily, weekly and monthly active users, stickiness, events and "
+        "failed sign-ins. Source: staging.tool_events. Grain: date x tool.",
+        [_dep(TOOLS, 29)],
+        marts.build_tool_usage_daily,
+    ),
+    MartSpec(
+        "tool_licences",
+        "Are we paying for what we use: seats, 30-day active users, utilisation, unused seats "
+        "and cost per active user. Sources: staging.tool_licences, marts.tool_usage_daily. "
+        "Grain: date x tool.",
+        [_dep(LICENCES), _dep(mart_key("tool_usage_daily"))],
+        marts.build_tool_licences,
+    ),
+    MartSpec(
+        "data_trust",
+        "Can this be trusted today: rows loaded and quarantined, checks run and failed, "
+        "freshness and a trusted flag per source. Sources: every staging and quarantine table. "
+        "Grain: date x source.",
+        [_dep(NPS), _dep(FEEDBACK), _dep(SOCIAL), _dep(TOOLS), _dep(LICENCES)],
+        _data_trust,
+    ),
+    MartSpec(
+        "kpi_daily",
+        "The one-line answer: 28-day NPS, feedback volume and negativity, social mentions and "
+        "net sentiment, active tool users, licence utilisation and trusted sources per day. "
+        "Sources: the other marts and staging.tool_events. Grain: date.",
+        [
+            _dep(mart_key("nps_daily")),
+            _dep(mart_key("feedback_items")),
+            _dep(mart_key("social_sentiment_daily")),
+            _dep(mart_key("tool_licences")),
+            _dep(mart_key("data_trust")),
+            _dep(TOOLS),
+        ],
+        marts.build_kpi_daily,
+    ),
+]
+
+
+@dg.asset(
+    key=mart_key("account_voice"),
+    deps=[_dep(NPS), _dep(mart_key("feedback_items"))],
+    description=(
+        "Every signal about one customer account: NPS history and latest answer, 90-day "
+        "feedback volume, negativity and top themes. Sources: staging.nps_responses, "
+        "marts.feedback_items. Grain: account_id (as of the latest day)."
+    ),
+    group_name="marts",
+    owners=OWNERS,
+    kinds={"duckdb", "sql"},
+    pool=WAREHOUSE_POOL,
+    code_version=MARTS_CODE_VERSION,
+)
+def account_voice(
+    context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse, themes: ThemeTaxonomy
+) -> dg.MaterializeResult:
+    with warehouse.connect() as con:
+        marts.prepare(con, themes.load())
+        rows = marts.build_account_voice(con)
+        preview = markdown_preview(
+            con, "SELECT * FROM marts.account_voice ORDER BY last_signal_at DESC LIMIT 5"
+        )
+        schema = column_schema(con, "marts.account_voice")
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": rows,
+            "dagster/column_schema": schema,
+            "preview": dg.MetadataValue.md(preview),
+        }
+    )
+
+
+MART_ASSETS = [*(mart_asset(s) for s in SPECS), account_voice]

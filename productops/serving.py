@@ -1,0 +1,117 @@
+"""Publish the contract's tables to the serving DuckDB file that BI tools read.
+
+The pipeline never writes the file BI has open. It builds a complete new file beside
+it, checkpoints and closes it, then renames it into place: a reader holding the old
+file keeps reading it undisturbed, the next connection sees the new one, and nobody
+ever sees half a publication. (Copying a live DuckDB file instead would miss rows
+still in its write-ahead log.)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+from productops.marts import CONTRACT_TABLES
+
+# Written in DuckDB's v1.0.0 storage format, which every DuckDB since 1.0 reads: the
+# Python, JDBC (Metabase), duckdb-engine (Superset) and Node (Evidence) drivers included.
+STORAGE_VERSION = "v1.0.0"
+
+
+@dataclass(frozen=True)
+class Publication:
+    publication_id: str
+    published_at: datetime
+    path: Path
+    row_counts: dict[str, int]
+    kept_from_previous: list[str] = field(default_factory=list)
+
+
+def _previous_tables(path: Path) -> set[str]:
+    if not path.exists():
+        return set()
+    with duckdb.connect(str(path), read_only=True) as con:
+        return {
+            t for (t,) in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts'"
+            ).fetchall()
+        }  # fmt: skip
+
+
+def publish(
+    con: duckdb.DuckDBPyConnection,
+    target: Path,
+    *,
+    run_id: str,
+    published_at: datetime,
+    versions: dict[str, str],
+    keep_previous: frozenset[str] = frozenset(),
+) -> Publication:
+    """Publish every contract table from the warehouse (`con`) to `target`, atomically.
+
+    Tables named in `keep_previous` are carried over from the current serving file as
+    they were last published (their `_published_at` unchanged): how untrusted data is
+    kept out of BI while the rest is refreshed.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    publication_id = str(uuid.uuid4())
+    tmp = target.with_name(f".{target.name}.{publication_id[:8]}.tmp")
+    previous = _previous_tables(target)
+    keep = sorted(t for t in keep_previous if t in previous)
+    at = published_at.replace(tzinfo=None)
+    counts: dict[str, int] = {}
+    con.execute(f"ATTACH '{tmp}' AS pub (STORAGE_VERSION '{STORAGE_VERSION}')")
+    try:
+        if target.exists():
+            con.execute(f"ATTACH '{target}' AS prev (READ_ONLY)")
+        con.execute("CREATE SCHEMA pub.marts; CREATE SCHEMA pub.meta")
+        for table in CONTRACT_TABLES:
+            if table in keep:
+                con.execute(f"CREATE TABLE pub.marts.{table} AS SELECT * FROM prev.marts.{table}")
+            else:
+                con.execute(
+                    f"CREATE TABLE pub.marts.{table} AS "
+                    f"SELECT *, ?::TIMESTAMP AS _published_at FROM marts.{table}",
+                    [at],
+                )
+            counts[table] = con.execute(f"SELECT count(*) FROM pub.marts.{table}").fetchall()[0][0]
+        con.execute(
+            """CREATE TABLE pub.meta.publications (
+                   publication_id VARCHAR, published_at TIMESTAMP, run_id VARCHAR,
+                   row_counts VARCHAR, kept_from_previous VARCHAR[], code_version VARCHAR,
+                   taxonomy_version VARCHAR, storage_version VARCHAR)"""
+        )
+        if "prev" in [
+            r[0] for r in con.execute("SELECT database_name FROM duckdb_databases()").fetchall()
+        ]:
+            has_meta = con.execute(
+                "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'prev' "
+                "AND schema_name = 'meta' AND table_name = 'publications'"
+            ).fetchall()[0][0]
+            if has_meta:
+                con.execute(
+                    "INSERT INTO pub.meta.publications BY NAME SELECT * FROM prev.meta.publications"
+                )
+            con.execute("DETACH prev")
+        con.execute(
+            "INSERT INTO pub.meta.publications VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                publication_id, at, run_id, json.dumps(counts, sort_keys=True), keep,
+                versions.get("code", ""), versions.get("taxonomy", ""), STORAGE_VERSION,
+            ],
+        )  # fmt: skip
+        con.execute("CHECKPOINT pub")
+    finally:
+        con.execute("DETACH DATABASE IF EXISTS prev")
+        con.execute("DETACH DATABASE IF EXISTS pub")
+    with open(tmp, "rb") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, target)
+    return Publication(publication_id, published_at, target, counts, keep)

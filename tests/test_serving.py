@@ -1,0 +1,129 @@
+"""The serving database: the contract's columns, atomic publications, readable by older drivers."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from productops import sql
+from productops.runner import materialise
+from productops.serving import STORAGE_VERSION, publish
+from tests.conftest import SALT, SampleRun
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("sample_run")]
+
+# CONTRACT.md, column for column.
+CONTRACT = {
+    "nps_daily": "date segment segment_value responses promoters passives detractors nps "
+    "nps_margin_of_error nps_28d responses_28d",
+    "nps_comments": "response_id date score category plan region channel comment themes sentiment "
+    "sentiment_label",
+    "feedback_themes_weekly": "week theme items negative_share avg_sentiment items_prev_week "
+    "wow_change is_emerging",
+    "social_sentiment_daily": "date platform mentions positive neutral negative avg_sentiment "
+    "net_sentiment engagement is_spike",
+    "tool_usage_daily": "date tool dau wau mau stickiness events failed_events",
+    "tool_licences": "date tool seats active_users_30d utilisation unused_seats annual_cost "
+    "cost_per_active_user owner",
+    "account_voice": "account_id plan region nps_responses latest_score latest_category "
+    "latest_response_at feedback_items_90d negative_feedback_share_90d top_themes_90d last_signal_at",
+    "data_trust": "date source rows_loaded rows_quarantined checks_run checks_failed freshness_hours "
+    "trusted notes",
+    "kpi_daily": "date nps_28d nps_responses_28d feedback_items negative_feedback_share "
+    "social_mentions social_net_sentiment tool_active_users licence_utilisation sources_trusted",
+}
+
+
+def test_serving_has_exactly_the_contract_tables_and_columns(sample_run: SampleRun) -> None:
+    with duckdb.connect(str(sample_run.paths.serving), read_only=True) as con:
+        tables = {
+            t: [c for (c,) in con.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = 'marts' "
+                "AND table_name = ? ORDER BY ordinal_position", [t]).fetchall()]
+            for (t,) in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts'"
+            ).fetchall()
+        }  # fmt: skip
+        assert set(tables) == set(CONTRACT)
+        for table, columns in CONTRACT.items():
+            assert tables[table] == [*columns.split(), "_published_at"], table
+            assert con.execute(f"SELECT count(*) FROM marts.{table}").fetchall()[0][0] > 0, table
+        (pub,) = con.execute("SELECT storage_version, run_id FROM meta.publications").fetchall()
+        assert pub[0] == STORAGE_VERSION and pub[1]
+
+
+def test_ratios_are_fractions_and_scores_in_range(sample_run: SampleRun) -> None:
+    with duckdb.connect(str(sample_run.paths.serving), read_only=True) as con:
+        checks = {
+            "nps_daily": "nps NOT BETWEEN -100 AND 100 OR nps_28d NOT BETWEEN -100 AND 100",
+            "nps_comments": "sentiment NOT BETWEEN -1 AND 1",
+            "feedback_themes_weekly": "negative_share NOT BETWEEN 0 AND 1",
+            "social_sentiment_daily": "net_sentiment NOT BETWEEN -1 AND 1",
+            "tool_usage_daily": "stickiness NOT BETWEEN 0 AND 1 OR dau > wau OR wau > mau",
+            "kpi_daily": "negative_feedback_share NOT BETWEEN 0 AND 1",
+        }
+        for table, bad in checks.items():
+            assert (
+                con.execute(f"SELECT count(*) FROM marts.{table} WHERE {bad}").fetchall()[0][0] == 0
+            )
+
+
+def test_readers_see_only_whole_publications_while_the_pipeline_republishes(
+    sample_run: SampleRun, tmp_path: Path
+) -> None:
+    root = tmp_path / "data"
+    shutil.copytree(sample_run.paths.root, root)
+    serving = root / "serving.duckdb"
+    reader = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("serving_reader.py")), str(serving), "25"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    with pytest.MonkeyPatch.context() as mp, dg.DagsterInstance.ephemeral() as instance:
+        mp.setenv("PRODUCTOPS_DATA_DIR", str(root))
+        mp.setenv("PRODUCTOPS_PII_SALT", SALT)
+        outcome = materialise(
+            sample_run.start,
+            sample_run.end,
+            instance=instance,
+            select=["key:marts/*", "group:serving"],
+        )
+        assert outcome.success, outcome.errors
+        with sql.connect(root / "warehouse.duckdb") as con:
+            for _ in range(8):
+                publish(con, serving, run_id="test", published_at=datetime.now(UTC), versions={})
+    out, err = reader.communicate(timeout=120)
+    stats = dict(part.split("=") for part in out.split())
+    assert int(stats["errors"]) == 0, err
+    assert int(stats["reads"]) > 20 and int(stats["publications"]) >= 3, out
+    with duckdb.connect(str(serving), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM meta.publications").fetchall()[0][0] == 10
+
+
+def test_serving_file_opens_in_duckdb_1_1(sample_run: SampleRun, tmp_path: Path) -> None:
+    """BI drivers bundle older DuckDB releases; one of them must read the file."""
+    uv = shutil.which("uv") or str(Path(__file__).parents[1] / ".tools" / "bin" / "uv")
+    if not Path(uv).exists():
+        pytest.skip("uv is not installed (make installs it into .tools/)")
+    venv = tmp_path / "old"
+    subprocess.run([uv, "venv", "-q", str(venv), "--python", sys.executable], check=True)
+    subprocess.run(
+        [uv, "pip", "install", "-q", "--python", str(venv / "bin" / "python"), "duckdb==1.1.3"],
+        check=True,
+    )
+    script = (
+        "import duckdb, sys; c = duckdb.connect(sys.argv[1], read_only=True); "
+        "print(duckdb.__version__, c.execute('SELECT count(*) FROM marts.kpi_daily').fetchall()[0][0])"
+    )
+    done = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", script, str(sample_run.paths.serving)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    version, rows = done.stdout.split()
+    assert version == "1.1.3" and int(rows) > 0
