@@ -16,6 +16,7 @@ from assets.metadata import column_schema, markdown_preview
 from assets.raw import OWNERS
 from assets.staging import WAREHOUSE_POOL, staging_key
 from pipelines.partitions import DAILY, window_dates
+from pipelines.policies import FOLLOW, FRESH_DAILY, GATED
 from productops import marts
 from productops.sources import SOURCES
 from productops.themes import load_taxonomy
@@ -65,6 +66,8 @@ def mart_asset(spec: MartSpec) -> dg.AssetsDefinition:
         pool=WAREHOUSE_POOL,
         code_version=version,
         tags=spec.tags,
+        automation_condition=FOLLOW if spec.name == "data_trust" else GATED,
+        freshness_policy=FRESH_DAILY,
     )
     def _mart(
         context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse, themes: ThemeTaxonomy
@@ -193,6 +196,8 @@ SPECS = [
     kinds={"duckdb", "sql"},
     pool=WAREHOUSE_POOL,
     code_version=MARTS_CODE_VERSION,
+    automation_condition=GATED,
+    freshness_policy=FRESH_DAILY,
 )
 def account_voice(
     context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse, themes: ThemeTaxonomy

@@ -8,6 +8,7 @@ asset's partitions report what the lake holds for each day.
 import dagster as dg
 
 from pipelines.partitions import DAILY, window_dates
+from pipelines.policies import FRESH_DAILY, RAW
 from productops.ingest import ingest_source
 from productops.sources import SOURCES, Source
 from productops.staging import parquet_row_count, raw_files
@@ -34,6 +35,8 @@ def raw_asset(source: Source) -> dg.AssetsDefinition:
         partitions_def=DAILY if source.daily else None,
         backfill_policy=dg.BackfillPolicy.single_run() if source.daily else None,
         retry_policy=dg.RetryPolicy(max_retries=2, delay=5, jitter=dg.Jitter.PLUS_MINUS),
+        automation_condition=RAW,
+        freshness_policy=FRESH_DAILY,
     )
     def _raw(context: dg.AssetExecutionContext, data: DataFolder) -> dg.MaterializeResult:
         paths = data.paths

@@ -7,7 +7,8 @@ import dagster as dg
 from assets.marts import MARTS_CODE_VERSION, TAXONOMY_VERSION, mart_key
 from assets.raw import OWNERS
 from assets.staging import WAREHOUSE_POOL
-from productops.marts import CONTRACT_TABLES
+from pipelines.policies import FOLLOW
+from productops.marts import CONTRACT_TABLES, ensure_tables
 from productops.serving import STORAGE_VERSION, publish
 from resources import DuckDBWarehouse
 
@@ -18,23 +19,41 @@ from resources import DuckDBWarehouse
     description=(
         "The serving database BI tools read (data/serving.duckdb): every contract table, "
         "published all at once by building a new file and renaming it into place, plus "
-        "meta.publications. Source: the marts. Grain: one file per publication."
+        "meta.publications. Tables this run did not refresh (the metric marts, when a "
+        "blocking check held them back) are carried over as last published. Source: the "
+        "marts. Grain: one file per publication."
     ),
     group_name="serving",
     owners=OWNERS,
     kinds={"duckdb"},
     pool=WAREHOUSE_POOL,
+    automation_condition=FOLLOW,
 )
 def publication(
     context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse
 ) -> dg.MaterializeResult:
+    # Publish what this run refreshed; carry the rest over as last published. When a
+    # blocking check stopped the metric marts, only data_trust was refreshed, so BI keeps
+    # the last trusted metrics and sees at once which source failed and why.
+    refreshed = set()
+    for table in CONTRACT_TABLES:
+        latest = context.instance.get_latest_materialization_event(mart_key(table))
+        if latest is not None and latest.run_id == context.run.run_id:
+            refreshed.add(table)
     with warehouse.connect() as con:
+        ensure_tables(con)
         pub = publish(
             con,
             warehouse.paths.serving,
             run_id=context.run.run_id,
             published_at=datetime.now(UTC),
             versions={"code": MARTS_CODE_VERSION, "taxonomy": TAXONOMY_VERSION},
+            keep_previous=frozenset(CONTRACT_TABLES) - refreshed,
+        )
+    if pub.kept_from_previous:
+        context.log.warning(
+            "Not refreshed in this run, kept as last published: "
+            + ", ".join(pub.kept_from_previous)
         )
     context.log.info(f"Published {sum(pub.row_counts.values())} rows to {pub.path}")
     return dg.MaterializeResult(
@@ -44,6 +63,7 @@ def publication(
             "path": dg.MetadataValue.path(str(pub.path)),
             "storage_version": STORAGE_VERSION,
             "row_counts": dg.MetadataValue.json(pub.row_counts),
+            "kept_from_previous": dg.MetadataValue.json(pub.kept_from_previous),
         }
     )
 

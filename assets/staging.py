@@ -9,6 +9,7 @@ import dagster as dg
 from assets.metadata import column_schema, markdown_preview
 from assets.raw import OWNERS, raw_key
 from pipelines.partitions import DAILY, window_dates
+from pipelines.policies import FOLLOW
 from productops.sources import SOURCES, Source
 from productops.staging import build_staging
 from resources import DuckDBWarehouse
@@ -35,6 +36,7 @@ def staging_asset(source: Source) -> dg.AssetsDefinition:
         partitions_def=DAILY if source.daily else None,
         backfill_policy=dg.BackfillPolicy.single_run() if source.daily else None,
         pool=WAREHOUSE_POOL,
+        automation_condition=FOLLOW,
     )
     def _staging(
         context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse

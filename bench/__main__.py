@@ -32,7 +32,9 @@ console = Console()
 def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
     """Wall seconds and peak RSS (MiB) of one child process; raises if it fails."""
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - started
     err = proc.stderr.read() if proc.stderr else ""
@@ -62,14 +64,20 @@ def main() -> int:
         work = args.work / f"h{days}"
         shutil.rmtree(work, ignore_errors=True)
         (work / "dagster").mkdir(parents=True)
-        env = {**base_env, "PRODUCTOPS_DATA_DIR": str(work / "data"), "DAGSTER_HOME": str(work / "dagster")}
+        env = {
+            **base_env,
+            "PRODUCTOPS_DATA_DIR": str(work / "data"),
+            "DAGSTER_HOME": str(work / "dagster"),
+        }
         shutil.copy(ROOT / "dagster.yaml", work / "dagster" / "dagster.yaml")
         start = END - timedelta(days=days - 1)
         console.print(f"[bold]{days} days[/bold]: writing the sample (scale {args.scale})...")
         sample_s, _ = timed(productops("sample", "--days", str(days), "--scale", str(args.scale),
                                        "--end", END.isoformat()), env)  # fmt: skip
         console.print(f"  backfilling {start} .. {END}...")
-        backfill_s, backfill_mb = timed(productops("run", "--start", start.isoformat(), "--end", END.isoformat()), env)
+        backfill_s, backfill_mb = timed(
+            productops("run", "--start", start.isoformat(), "--end", END.isoformat()), env
+        )
         daily = [timed(productops("run", "--start", END.isoformat(), "--end", END.isoformat()), env)
                  for _ in range(args.repeat)]  # fmt: skip
         results["runs"][days] = {
@@ -80,11 +88,24 @@ def main() -> int:
             "daily_median_s": statistics.median(d[0] for d in daily),
             "daily_peak_mib": statistics.median(d[1] for d in daily),
         }
-        console.print(f"  daily run: {results['runs'][days]['daily_median_s']:.1f} s (median of {args.repeat})")
+        console.print(
+            f"  daily run: {results['runs'][days]['daily_median_s']:.1f} s (median of {args.repeat})"
+        )
 
     base = results["runs"][args.histories[0]]
-    table = Table(title=f"Daily run vs history (scale {args.scale}, medians of {args.repeat})", title_justify="left")
-    for col in ("history", "backfill s", "daily run s", "x startup", f"x {args.histories[0]}-day run", "peak MiB", "peak ratio"):
+    table = Table(
+        title=f"Daily run vs history (scale {args.scale}, medians of {args.repeat})",
+        title_justify="left",
+    )
+    for col in (
+        "history",
+        "backfill s",
+        "daily run s",
+        "x startup",
+        f"x {args.histories[0]}-day run",
+        "peak MiB",
+        "peak ratio",
+    ):
         table.add_column(col, justify="right")
     for days, r in results["runs"].items():
         table.add_row(

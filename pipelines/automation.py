@@ -11,6 +11,15 @@ from resources import DataFolder
 # A dropped file usually holds recent days; re-staging the last week picks up its records.
 LANDING_LOOKBACK_DAYS = 7
 
+# Declarative automation (see pipelines/policies.py) runs only while this sensor is on.
+automation_sensor = dg.AutomationConditionSensorDefinition(
+    "productops_automation",
+    target=dg.AssetSelection.all(),
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description="Evaluates the assets' automation conditions: raw at 03:00 UTC, then each "
+    "layer as its inputs change, metric marts only when upstream blocking checks passed.",
+)
+
 daily_refresh = dg.define_asset_job(
     "daily_refresh",
     selection=dg.AssetSelection.all(),

@@ -2,18 +2,20 @@
 
 import dagster as dg
 
+from assets.checks import MART_CHECKS, STAGING_CHECKS
 from assets.marts import MART_ASSETS
 from assets.raw import RAW_ASSETS
 from assets.serving import SERVING_ASSETS
 from assets.staging import STAGING_ASSETS
-from pipelines.automation import daily_refresh, daily_schedule, landing_sensor
+from pipelines.automation import automation_sensor, daily_refresh, daily_schedule, landing_sensor
 from resources import DataFolder, DuckDBWarehouse, ThemeTaxonomy
 
 defs = dg.Definitions(
     assets=[*RAW_ASSETS, *STAGING_ASSETS, *MART_ASSETS, *SERVING_ASSETS],
+    asset_checks=[*STAGING_CHECKS, *MART_CHECKS],
     jobs=[daily_refresh],
     schedules=[daily_schedule],
-    sensors=[landing_sensor],
+    sensors=[landing_sensor, automation_sensor],
     resources={"data": DataFolder(), "warehouse": DuckDBWarehouse(), "themes": ThemeTaxonomy()},
     executor=dg.in_process_executor,
 )

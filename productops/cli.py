@@ -56,6 +56,14 @@ def cmd_sample(args: argparse.Namespace) -> int:
         f"price change on {st.price_change}, incident on {st.incident}, "
         f"under-used tool '{st.underused_tool}'."
     )
+    if args.corrupt:
+        from productops.sample.corrupt import write_corrupt_day
+
+        broken = write_corrupt_day(paths, args.corrupt, seed=args.seed, scale=args.scale)
+        console.print(
+            f"[yellow]Broken day {args.corrupt} written:[/yellow] "
+            + ", ".join(str(p.relative_to(paths.root)) for p in broken)
+        )
     default_end = _yesterday()
     if st.end != default_end or args.days != DEFAULT_DAYS:
         console.print(f"Next: productops run --start {st.start} --end {st.end}")
@@ -95,6 +103,21 @@ def cmd_run(args: argparse.Namespace) -> int:
             console.print(f"[red]Could not start the run: {exc}[/red]")
             return 2
     took = time.perf_counter() - started
+    for warning in outcome.warnings:
+        console.print(f"[yellow]warning: {warning}[/yellow]")
+    if outcome.failed_checks:
+        console.print(
+            f"[red]Run {outcome.run_id}: {len(outcome.failed_checks)} blocking check(s) failed, so "
+            "the metric marts were not rebuilt and the serving database keeps its last trusted "
+            "metrics:[/red]"
+        )
+        for check in outcome.failed_checks:
+            console.print(f"[red]  - {check}[/red]")
+        if outcome.trust_run_id:
+            console.print(
+                f"marts.data_trust republished with the failures (run {outcome.trust_run_id})."
+            )
+        return 1
     if not outcome.success:
         console.print(f"[red]Run {outcome.run_id} failed after {took:.1f} s.[/red]")
         for err in outcome.errors:
@@ -141,6 +164,13 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--scale", type=float, default=1.0, help="1 = 500 employees, 5,000 accounts")
     s.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     s.add_argument("--end", type=_date, help="last day, YYYY-MM-DD (default: yesterday, UTC)")
+    s.add_argument(
+        "--corrupt",
+        type=_date,
+        metavar="DATE",
+        help="also write a realistically broken day: scores out of range, renamed columns, "
+        "a batch delivered twice",
+    )
     s.set_defaults(func=cmd_sample)
     r = sub.add_parser("run", help="materialise the asset graph for a window of days")
     r.add_argument("--start", type=_date, help="first day (default: 89 days before --end)")
@@ -161,7 +191,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     # Dagster marks a few stable-in-practice parameters (backfill_policy) as beta.
-    warnings.filterwarnings("ignore", category=UserWarning, module="dagster")
+    warnings.filterwarnings("ignore", message=".*currently in beta.*")
     try:
         return args.func(args)
     except ValueError as exc:

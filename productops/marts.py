@@ -10,12 +10,14 @@ Column lists follow `CONTRACT.md`; `_published_at` is added when a table is publ
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import duckdb
 
+from productops.quality.results import RESULTS_DDL
 from productops.sentiment import CACHE, LABEL_MACRO, ensure_scored
 from productops.themes import Taxonomy
 
@@ -77,9 +79,31 @@ class Window:
         return self.start - timedelta(days=days)
 
 
+# The staging tables the metric marts read, through views that leave out every day
+# (or, for the licence inventory, the whole table) that failed a blocking check.
+TRUSTED = {
+    "nps": "nps_responses",
+    "feedback": "feedback",
+    "social": "social_mentions",
+    "tool_usage": "tool_events",
+    "licences": "tool_licences",
+}
+
+
 def prepare(con: duckdb.DuckDBPyConnection, taxonomy: Taxonomy) -> None:
-    """The marts schema and the macros the builders use."""
+    """The marts schema, the trusted views of staging, and the macros the builders use."""
     con.execute("CREATE SCHEMA IF NOT EXISTS marts")
+    con.execute(RESULTS_DDL)
+    existing = {t for (t,) in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'staging'").fetchall()}  # fmt: skip
+    for source, table in TRUSTED.items():
+        if table not in existing:
+            continue
+        blocked = f"SELECT date FROM quality.blocked_days WHERE source = '{source}'"
+        keep = f"date NOT IN ({blocked})" if source != "licences" else f"NOT EXISTS ({blocked})"
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW trusted_{table} AS SELECT * FROM staging.{table} WHERE {keep}"
+        )
     con.execute(taxonomy.macro_sql())
     con.execute(LABEL_MACRO)
     con.execute(
@@ -91,9 +115,21 @@ def prepare(con: duckdb.DuckDBPyConnection, taxonomy: Taxonomy) -> None:
     )
 
 
+def contract_columns(table: str) -> list[str]:
+    """Column names of a mart's DDL (commas inside a type such as DECIMAL(14, 2) are not separators)."""
+    return [c.split()[0] for c in re.split(r",(?![^()]*\))", DDL[table]) if c.strip()]
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Every contract table exists, empty if never built (a first publication needs them)."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS marts")
+    for table in CONTRACT_TABLES:
+        _ensure(con, table)
+
+
 def _ensure(con: duckdb.DuckDBPyConnection, table: str) -> None:
     """Create the table from its contract DDL; recreate it if its columns drifted."""
-    wanted = [c.split()[0] for c in DDL[table].replace("\n", " ").split(",") if c.strip()]
+    wanted = contract_columns(table)
     have = [
         r[0]
         for r in con.execute(
@@ -102,7 +138,7 @@ def _ensure(con: duckdb.DuckDBPyConnection, table: str) -> None:
             [table],
         ).fetchall()
     ]
-    if have != [w.strip() for w in wanted]:
+    if have != wanted:
         con.execute(f"CREATE OR REPLACE TABLE marts.{table} ({DDL[table]})")
 
 
@@ -139,7 +175,7 @@ def build_nps_daily(con: duckdb.DuckDBPyConnection, w: Window) -> int:
     WITH resp AS (
         SELECT date, category, coalesce(plan, 'unknown') AS plan,
                coalesce(region, 'unknown') AS region, coalesce(channel, 'unknown') AS channel
-        FROM staging.nps_responses WHERE date BETWEEN ? AND ?
+        FROM trusted_nps_responses WHERE date BETWEEN ? AND ?
     ),
     seg AS (
         SELECT date, 'all' AS segment, 'all' AS segment_value, category FROM resp
@@ -182,13 +218,13 @@ def build_nps_daily(con: duckdb.DuckDBPyConnection, w: Window) -> int:
 
 
 def build_nps_comments(con: duckdb.DuckDBPyConnection, w: Window) -> int:
-    texts = "SELECT comment AS t FROM staging.nps_responses WHERE date BETWEEN ? AND ?"
+    texts = "SELECT comment AS t FROM trusted_nps_responses WHERE date BETWEEN ? AND ?"
     ensure_scored(con, texts, [w.start, w.end])
     select = f"""
     SELECT response_id, date, score, category, plan, region, channel, comment,
            themes(comment) AS themes, s.compound AS sentiment,
            sentiment_label(s.compound) AS sentiment_label
-    FROM staging.nps_responses r LEFT JOIN {CACHE} s ON s.text_hash = md5(r.comment)
+    FROM trusted_nps_responses r LEFT JOIN {CACHE} s ON s.text_hash = md5(r.comment)
     WHERE date BETWEEN ? AND ? AND nullif(trim(comment), '') IS NOT NULL
     """
     return _replace(con, "nps_comments", select, [w.start, w.end], where_params=[w.start, w.end])
@@ -199,14 +235,14 @@ _FEEDBACK_TEXT = "coalesce(body, subject)"
 
 def build_feedback_items(con: duckdb.DuckDBPyConnection, w: Window) -> int:
     """Internal: each live feedback item with its themes and sentiment (not published)."""
-    texts = f"SELECT {_FEEDBACK_TEXT} AS t FROM staging.feedback WHERE date BETWEEN ? AND ?"
+    texts = f"SELECT {_FEEDBACK_TEXT} AS t FROM trusted_feedback WHERE date BETWEEN ? AND ?"
     ensure_scored(con, texts, [w.start, w.end])
     select = f"""
     SELECT feedback_id, date, date_trunc('week', date)::DATE AS week, origin, channel,
            account_id, plan, created_at, {_FEEDBACK_TEXT} AS text,
            themes({_FEEDBACK_TEXT}) AS themes, s.compound AS sentiment,
            sentiment_label(s.compound) AS sentiment_label
-    FROM staging.feedback f LEFT JOIN {CACHE} s ON s.text_hash = md5({_FEEDBACK_TEXT})
+    FROM trusted_feedback f LEFT JOIN {CACHE} s ON s.text_hash = md5({_FEEDBACK_TEXT})
     WHERE date BETWEEN ? AND ? AND NOT is_deleted
     """
     return _replace(con, "feedback_items", select, [w.start, w.end], where_params=[w.start, w.end])
@@ -261,13 +297,13 @@ def build_feedback_themes_weekly(con: duckdb.DuckDBPyConnection, w: Window) -> i
 
 
 def build_social_sentiment_daily(con: duckdb.DuckDBPyConnection, w: Window) -> int:
-    texts = "SELECT text AS t FROM staging.social_mentions WHERE date BETWEEN ? AND ?"
+    texts = "SELECT text AS t FROM trusted_social_mentions WHERE date BETWEEN ? AND ?"
     ensure_scored(con, texts, [w.back(28), w.end])
     select = f"""
     WITH m AS (
         SELECT date, platform, sentiment_label(s.compound) AS label, s.compound,
                points + num_comments AS engagement
-        FROM staging.social_mentions x LEFT JOIN {CACHE} s ON s.text_hash = md5(x.text)
+        FROM trusted_social_mentions x LEFT JOIN {CACHE} s ON s.text_hash = md5(x.text)
         WHERE date BETWEEN ? AND ?
     ),
     per AS (SELECT * FROM m UNION ALL SELECT date, 'all', label, compound, engagement FROM m),
@@ -283,7 +319,7 @@ def build_social_sentiment_daily(con: duckdb.DuckDBPyConnection, w: Window) -> i
     -- until 28 days of history exist.
     grid AS (
         SELECT cal.date, p.platform
-        FROM ({_calendar("greatest(?::DATE, (SELECT min(date) FROM staging.social_mentions))")}) cal
+        FROM ({_calendar("greatest(?::DATE, (SELECT min(date) FROM trusted_social_mentions))")}) cal
         CROSS JOIN (SELECT DISTINCT platform FROM daily) p
     ),
     filled AS (
@@ -316,7 +352,7 @@ def build_social_sentiment_daily(con: duckdb.DuckDBPyConnection, w: Window) -> i
 def build_tool_usage_daily(con: duckdb.DuckDBPyConnection, w: Window) -> int:
     select = f"""
     WITH ev AS (
-        SELECT date, tool, user_key, outcome FROM staging.tool_events WHERE date BETWEEN ? AND ?
+        SELECT date, tool, user_key, outcome FROM trusted_tool_events WHERE date BETWEEN ? AND ?
     ),
     active AS (
         SELECT DISTINCT date, tool, user_key FROM ev WHERE outcome IN {SUCCESS_OUTCOMES}
@@ -356,7 +392,7 @@ def build_tool_licences(con: duckdb.DuckDBPyConnection, w: Window) -> int:
            CASE WHEN u.mau > 0 THEN l.annual_cost / u.mau END AS cost_per_active_user,
            l.owner
     FROM ({_calendar()}) cal
-    CROSS JOIN staging.tool_licences l
+    CROSS JOIN trusted_tool_licences l
     LEFT JOIN marts.tool_usage_daily u ON u.date = cal.date AND lower(u.tool) = lower(l.tool)
     """
     return _replace(con, "tool_licences", select, [w.start, w.end], where_params=[w.start, w.end])
@@ -372,7 +408,7 @@ def build_account_voice(con: duckdb.DuckDBPyConnection) -> int:
                arg_max(category, responded_at) AS latest_category,
                max(responded_at) AS latest_response_at,
                arg_max(plan, responded_at) AS plan, arg_max(region, responded_at) AS region
-        FROM staging.nps_responses WHERE account_id IS NOT NULL GROUP BY ALL
+        FROM trusted_nps_responses WHERE account_id IS NOT NULL GROUP BY ALL
     ),
     fb AS (
         SELECT account_id, count(*) AS feedback_items_90d,
@@ -401,19 +437,31 @@ def build_account_voice(con: duckdb.DuckDBPyConnection) -> int:
     return _replace(con, "account_voice", select, [], where="true")
 
 
+# The latest evaluation of every check per day and source (the licence inventory's
+# checks, which have no day, apply to every day).
+CHECKS_PER_DAY = """
+    SELECT cal.date, r.source, count(*) AS checks_run,
+           count(*) FILTER (NOT r.passed) AS checks_failed,
+           count(*) FILTER (NOT r.passed AND r.severity = 'ERROR') AS blocking_failed,
+           string_agg(CASE WHEN NOT r.passed THEN r.check_name || ' (' || r.severity || '): '
+                           || r.description END, '; ' ORDER BY r.severity, r.check_name) AS notes
+    FROM (SELECT d::DATE AS date FROM generate_series(?::DATE, ?::DATE, INTERVAL 1 DAY) t(d)) cal
+    JOIN quality.latest_results r ON r.partition = cal.date OR r.partition IS NULL
+    GROUP BY ALL
+"""
+
+
 def build_data_trust(
     con: duckdb.DuckDBPyConnection, w: Window, now: datetime, checks: str | None = None
 ) -> int:
     """Per day and source: rows, quarantine, checks, freshness and whether to trust it.
 
-    `checks` is SQL yielding (date, source, checks_run, checks_failed, notes) from the
-    quality results; without it, no checks have run. Freshness is measured at the end of
+    `checks` is SQL yielding (date, source, checks_run, checks_failed, blocking_failed,
+    notes), by default the latest quality results. Freshness is measured at the end of
     the day, or at `now` for today: how old the newest record was when the day closed.
+    A source is trusted on a day when no blocking check failed and it was fresh enough.
     """
-    checks = (
-        checks
-        or "SELECT NULL::DATE AS date, NULL AS source, 0 AS checks_run, 0 AS checks_failed, NULL AS notes WHERE false"
-    )
+    checks = checks or CHECKS_PER_DAY
     daily = [
         ("nps", "nps_responses", "responded_at"),
         ("feedback", "feedback", "created_at"),
@@ -452,7 +500,7 @@ def build_data_trust(
     SELECT t.date, t.source, t.rows_loaded, t.rows_quarantined,
            coalesce(c.checks_run, 0) AS checks_run, coalesce(c.checks_failed, 0) AS checks_failed,
            round(t.freshness_hours, 2) AS freshness_hours,
-           coalesce(c.checks_failed, 0) = 0 AND coalesce(t.freshness_hours <= t.limit_hours, false)
+           coalesce(c.blocking_failed, 0) = 0 AND coalesce(t.freshness_hours <= t.limit_hours, false)
                AS trusted,
            nullif(concat_ws('; ',
                c.notes,
@@ -467,7 +515,7 @@ def build_data_trust(
     params: list = []
     for _ in range(5):
         params += [w.start, w.end]
-    params += [now.replace(tzinfo=None), now.replace(tzinfo=None)]
+    params += [now.replace(tzinfo=None), now.replace(tzinfo=None), w.start, w.end]
     return _replace(con, "data_trust", select, params, where_params=[w.start, w.end])
 
 
@@ -486,7 +534,7 @@ def build_kpi_daily(con: duckdb.DuckDBPyConnection, w: Window) -> int:
                FROM marts.feedback_items WHERE date BETWEEN ? AND ? GROUP BY ALL) f
            ON f.date = cal.date
     LEFT JOIN marts.social_sentiment_daily s ON s.date = cal.date AND s.platform = 'all'
-    LEFT JOIN (SELECT date, count(DISTINCT user_key) AS users FROM staging.tool_events
+    LEFT JOIN (SELECT date, count(DISTINCT user_key) AS users FROM trusted_tool_events
                WHERE date BETWEEN ? AND ? AND outcome IN {SUCCESS_OUTCOMES} GROUP BY ALL) u
            ON u.date = cal.date
     LEFT JOIN (SELECT date, CASE WHEN sum(seats) > 0

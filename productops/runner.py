@@ -19,6 +19,9 @@ from dagster._core.storage.tags import (  # the public tag names for partition-r
     ASSET_PARTITION_RANGE_START_TAG,
 )
 
+# Republished after a blocking check failed: built from check results, not from the data.
+TRUST_ASSETS = ("marts/data_trust", "serving/publication")
+
 
 @dataclass
 class RunOutcome:
@@ -26,6 +29,9 @@ class RunOutcome:
     success: bool
     failed_steps: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    failed_checks: list[str] = field(default_factory=list)  # blocking checks that failed
+    warnings: list[str] = field(default_factory=list)  # WARN checks that failed
+    trust_run_id: str | None = None
 
 
 def resolve_selection(select: Sequence[str], graph) -> list[dg.AssetKey]:
@@ -54,6 +60,49 @@ def ensure_dagster_home() -> Path:
     return path
 
 
+def _run(
+    job: dg.JobDefinition,
+    instance: dg.DagsterInstance,
+    run_id: str,
+    keys: list[dg.AssetKey] | None,
+    window: tuple[date, date],
+    log_level: str,
+) -> dg.ExecuteInProcessResult:
+    return job.execute_in_process(
+        instance=instance,
+        run_id=run_id,
+        asset_selection=keys,
+        raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+        tags={
+            ASSET_PARTITION_RANGE_START_TAG: window[0].isoformat(),
+            ASSET_PARTITION_RANGE_END_TAG: window[1].isoformat(),
+            "productops/entry": "cli",
+        },
+    )
+
+
+def _collect(result: dg.ExecuteInProcessResult, outcome: RunOutcome) -> None:
+    """Failed steps with the error that caused them, and failed checks with their line."""
+    for event in result.all_events:
+        if event.event_type == dg.DagsterEventType.STEP_FAILURE:
+            outcome.failed_steps.append(event.step_key or "?")
+            info = event.step_failure_data.error
+            # Dagster wraps the asset's exception; its cause is what the user needs to read.
+            while info is not None and info.cause is not None:
+                info = info.cause
+            if info:
+                outcome.errors.append(f"{event.step_key}: {info.message.strip()}")
+        elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+            evaluation = event.asset_check_evaluation_data
+            if not evaluation.passed:
+                line = f"{evaluation.description or evaluation.check_name}"
+                blocking = evaluation.severity == dg.AssetCheckSeverity.ERROR
+                (outcome.failed_checks if blocking else outcome.warnings).append(line)
+        elif event.event_type == dg.DagsterEventType.RUN_FAILURE and not outcome.errors:
+            outcome.errors.append(event.message or "run failed")
+
+
 def materialise(
     start: date,
     end: date,
@@ -65,59 +114,48 @@ def materialise(
 ) -> RunOutcome:
     """Materialise the selected assets (all by default) for the days start..end.
 
+    When a blocking check fails, Dagster skips the metric marts downstream; a second,
+    small run then republishes data_trust (built from the check results), so that BI
+    sees which source failed while its metric tables stay at the last trusted state.
     `on_step(step_key, status, total_steps)` is called from a watcher thread as steps end.
     """
     from pipelines.definitions import defs  # imported late: loading the graph costs seconds
 
     job = defs.resolve_job_def("daily_refresh")
-    keys = None
-    if select:
-        keys = resolve_selection(select, defs.resolve_asset_graph())
+    graph = defs.resolve_asset_graph()
+    keys = resolve_selection(select, graph) if select else None
     instance = instance or dg.DagsterInstance.get()
-    run_id = str(uuid.uuid4())
-    total = len(keys) if keys else len(job.asset_layer.executable_asset_keys)
+    assets = set(keys) if keys else set(job.asset_layer.executable_asset_keys)
+    total = len(assets) + len(graph.get_check_keys_for_assets(assets))
+    outcome = RunOutcome(run_id=str(uuid.uuid4()), success=False)
     done = threading.Event()
 
     def watch() -> None:
         if on_step is None:
             return
-        follower = _StepWatcher(instance, run_id, total, on_step)
+        follower = _StepWatcher(instance, outcome.run_id, total, on_step)
         while not done.wait(0.5):
             follower.poll()
         follower.poll()
 
     watcher = threading.Thread(target=watch, daemon=True)
-    if on_step:
-        watcher.start()
+    watcher.start()
     try:
-        result = job.execute_in_process(
-            instance=instance,
-            run_id=run_id,
-            asset_selection=keys,
-            raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-            tags={
-                ASSET_PARTITION_RANGE_START_TAG: start.isoformat(),
-                ASSET_PARTITION_RANGE_END_TAG: end.isoformat(),
-                "productops/entry": "cli",
-            },
-        )
+        result = _run(job, instance, outcome.run_id, keys, (start, end), log_level)
     finally:
         done.set()
-        if on_step:
-            watcher.join()
-    outcome = RunOutcome(run_id=run_id, success=result.success)
-    for event in result.all_events:
-        if event.event_type == dg.DagsterEventType.STEP_FAILURE:
-            outcome.failed_steps.append(event.step_key or "?")
-            info = event.step_failure_data.error
-            # Dagster wraps the asset's exception; its cause is what the user needs to read.
-            while info is not None and info.cause is not None:
-                info = info.cause
-            if info:
-                outcome.errors.append(f"{event.step_key}: {info.message.strip()}")
-        elif event.event_type == dg.DagsterEventType.RUN_FAILURE and not outcome.errors:
-            outcome.errors.append(event.message or "run failed")
+        watcher.join()
+    outcome.success = result.success
+    _collect(result, outcome)
+    if outcome.failed_checks:
+        trust_keys = resolve_selection(TRUST_ASSETS, graph)
+        if keys is None or set(trust_keys) <= set(keys):
+            outcome.trust_run_id = str(uuid.uuid4())
+            trust = _run(job, instance, outcome.trust_run_id, trust_keys, (start, end), log_level)
+            if not trust.success:
+                outcome.errors.append(
+                    f"republishing data_trust failed (run {outcome.trust_run_id})"
+                )
     return outcome
 
 

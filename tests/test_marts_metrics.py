@@ -138,3 +138,11 @@ def test_licence_utilisation_and_zero_denominators(con) -> None:
     miro = got[(D1, "Miro")]
     assert miro["utilisation"] is None and miro["cost_per_active_user"] is None
     assert miro["unused_seats"] == 0
+
+
+def test_rebuilding_a_mart_keeps_the_other_days_rows(con) -> None:
+    """A mart replaces only its window (a table with DECIMAL columns included)."""
+    before = con.execute("SELECT count(*) FROM marts.tool_licences").fetchall()[0][0]
+    marts.ensure_tables(con)
+    marts.build_tool_licences(con, marts.Window(D1, D1))
+    assert con.execute("SELECT count(*) FROM marts.tool_licences").fetchall()[0][0] == before > 2

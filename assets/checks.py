@@ -1,0 +1,139 @@
+"""Quality checks on every staging table: one Dagster asset check per check family.
+
+Each family is a single `@asset_check`, so that ERROR checks can be `blocking=True`:
+Dagster then skips the metric marts downstream in that run. The families of one
+table share one evaluation of its suite per run and window (GX validates the suite
+in one call); each check writes its own per-day rows to `quality.check_results`.
+"""
+
+import threading
+from datetime import UTC, date, datetime, timedelta
+
+import dagster as dg
+
+from assets.marts import mart_key
+from assets.staging import WAREHOUSE_POOL, staging_key
+from pipelines.partitions import DAILY
+from productops.quality import engine, results
+from productops.quality.mart_suites import MART_SUITES, evaluate_mart
+from productops.quality.results import CheckOutcome
+from productops.quality.suites import SUITES, TableSuite
+from resources import DuckDBWarehouse
+
+_memo: dict[tuple, dict[str, CheckOutcome]] = {}
+_memo_lock = threading.Lock()
+
+
+def _window(
+    context: dg.AssetCheckExecutionContext, suite: TableSuite
+) -> tuple[date | None, date | None]:
+    if not suite.source.daily:
+        return None, None
+    window = context.partition_time_window
+    return window.start.date(), (window.end - timedelta(days=1)).date()
+
+
+def _outcomes(
+    context: dg.AssetCheckExecutionContext, warehouse: DuckDBWarehouse, suite: TableSuite
+) -> dict[str, CheckOutcome]:
+    start, end = _window(context, suite)
+    key = (context.run.run_id, suite.source.name, start, end)
+    with _memo_lock:
+        if key not in _memo:
+            with warehouse.connect() as con:
+                _memo[key] = engine.evaluate(
+                    con, warehouse.paths, suite, start, end, datetime.now(UTC)
+                )
+        return _memo[key]
+
+
+def staging_check(suite: TableSuite, name: str) -> dg.AssetChecksDefinition:
+    info = engine.CHECKS[name]
+    severity = (
+        dg.AssetCheckSeverity.ERROR if info.severity == "ERROR" else dg.AssetCheckSeverity.WARN
+    )
+
+    @dg.asset_check(
+        asset=staging_key(suite.source),
+        name=name,
+        description=f"{info.description} Threshold: {info.threshold}. Severity: {info.severity}"
+        + (" (blocks the metric marts)." if info.severity == "ERROR" else " (informs)."),
+        blocking=info.severity == "ERROR",
+        partitions_def=DAILY if suite.source.daily else None,
+        pool=WAREHOUSE_POOL,
+    )
+    def _check(
+        context: dg.AssetCheckExecutionContext, warehouse: DuckDBWarehouse
+    ) -> dg.AssetCheckResult:
+        outcome = _outcomes(context, warehouse, suite)[name]
+        what = f"{suite.table} {name}"
+        description = outcome.describe(what)
+        with warehouse.connect() as con:
+            results.record(
+                con, outcome, run_id=context.run.run_id, asset=staging_key(suite.source).to_user_string(),
+                source=suite.source.name, description=description, checked_at=datetime.now(UTC),
+            )  # fmt: skip
+        worst = outcome.worst
+        return dg.AssetCheckResult(
+            passed=outcome.passed,
+            severity=severity,
+            description=description,
+            metadata={
+                "observed": worst.observed if worst and worst.observed is not None else 0.0,
+                "threshold": info.threshold,
+                "unexpected_count": outcome.unexpected_count,
+                "unexpected_percent": (worst.unexpected_percent or 0.0) if worst else 0.0,
+                "days_checked": len(outcome.days),
+                "failed_days": dg.MetadataValue.json(
+                    [d.day.isoformat() if d.day else "all" for d in outcome.failed_days][:31]
+                ),
+                "examples": dg.MetadataValue.json(outcome.examples),
+            },
+        )
+
+    return _check
+
+
+STAGING_CHECKS = [
+    staging_check(suite, name) for suite in SUITES.values() for name in engine.check_names(suite)
+]
+
+
+def mart_check(table: str) -> dg.AssetChecksDefinition:
+    suite = MART_SUITES[table]
+
+    @dg.asset_check(
+        asset=mart_key(table),
+        name="metrics_consistent",
+        description=f"The invariants of marts.{table} hold (ranges, and counts that must add up). "
+        "Severity: ERROR (blocks publishing).",
+        blocking=True,
+        partitions_def=DAILY,
+        pool=WAREHOUSE_POOL,
+    )
+    def _check(
+        context: dg.AssetCheckExecutionContext, warehouse: DuckDBWarehouse
+    ) -> dg.AssetCheckResult:
+        window = context.partition_time_window
+        start, end = window.start.date(), (window.end - timedelta(days=1)).date()
+        with warehouse.connect() as con:
+            outcome = evaluate_mart(con, suite, start, end)
+            description = outcome.describe(f"marts.{table} metrics_consistent")
+            results.record(
+                con, outcome, run_id=context.run.run_id, asset=mart_key(table).to_user_string(),
+                source=f"marts.{table}", description=description, checked_at=datetime.now(UTC),
+            )  # fmt: skip
+        return dg.AssetCheckResult(
+            passed=outcome.passed,
+            description=description,
+            metadata={
+                "unexpected_count": outcome.unexpected_count,
+                "days_checked": len(outcome.days),
+                "examples": dg.MetadataValue.json(outcome.examples),
+            },
+        )
+
+    return _check
+
+
+MART_CHECKS = [mart_check(t) for t in MART_SUITES]

@@ -1,0 +1,21 @@
+"""When each layer runs by itself, and how fresh it must be (declarative automation).
+
+Raw ingests on a daily cron; staging follows raw; the metric marts follow staging only
+when every upstream blocking check passed; data_trust and the serving publication
+follow regardless, so that a failure is published as soon as it is known.
+"""
+
+from datetime import timedelta
+
+import dagster as dg
+
+DAILY_CRON = "0 3 * * *"  # 03:00 UTC, once the vendors' day is complete
+
+RAW = dg.AutomationCondition.on_cron(DAILY_CRON)
+FOLLOW = dg.AutomationCondition.eager()
+GATED = dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed()
+
+# A daily pipeline: a day late is a warning, a day and a half is a failure.
+FRESH_DAILY = dg.FreshnessPolicy.time_window(
+    fail_window=timedelta(hours=36), warn_window=timedelta(hours=26)
+)

@@ -1,0 +1,1 @@
+"""Data quality: expectation suites per staging table, their results, and the trust gate."""

@@ -1,0 +1,419 @@
+"""Evaluate a staging table's suite for a window of days: every check family at once.
+
+Row rules run through Great Expectations on the window's rows (DuckDB -> Arrow ->
+pandas); whole-table and cross-layer rules run as SQL in DuckDB. The result is one
+`CheckOutcome` per check family, each with one `DayOutcome` per day of the window.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import duckdb
+
+from productops.quality import gx
+from productops.quality.results import CheckOutcome, DayOutcome
+from productops.quality.suites import EMAIL_PY, PHONE_PY, TableSuite
+from productops.settings import DataPaths
+from productops.staging import _raw_relation, raw_files
+
+QUARANTINE_LIMIT = 0.05  # more than this share of a day's records quarantined fails ...
+QUARANTINE_MIN = 5  # ... once at least this many are: one bad record on a quiet day is noise
+MISSING_FIELD_LIMIT = 0.2  # a vendor field absent from more than this share of records fails ...
+MISSING_FIELD_MIN = 3  # ... in at least this many records (a renamed column misses from all)
+VOLUME_SIGMAS = 3.0
+VOLUME_HISTORY_DAYS = 28
+VOLUME_MIN_HISTORY = 14
+
+
+@dataclass(frozen=True)
+class CheckInfo:
+    severity: str
+    threshold: str
+    description: str
+
+
+CHECKS: dict[str, CheckInfo] = {
+    "schema_unchanged": CheckInfo("ERROR", f"no missing or retyped column; no vendor field absent from > {MISSING_FIELD_LIMIT:.0%} of a day's records",
+                                  "The staging columns and types are as designed, and every vendor record carries the fields the parser reads."),
+    "keys_valid": CheckInfo("ERROR", "0 null keys; 0 duplicate keys in the whole table",
+                            "Every row has its natural key, and no key appears twice in the whole table."),
+    "values_valid": CheckInfo("ERROR", "0 values outside their range or set",
+                              "Scores, statuses, event types and outcomes are within their allowed ranges and sets."),
+    "timestamps_valid": CheckInfo("ERROR", "0 timestamps in the future or outside their day",
+                                  "No record is dated in the future, and each lies inside the day (partition) it is stored in."),
+    "no_personal_data": CheckInfo("ERROR", "0 e-mail addresses or phone numbers in free text",
+                                  "No e-mail address or phone number survives in any free-text column."),
+    "quarantine_rate": CheckInfo("ERROR", f"<= {QUARANTINE_LIMIT:.0%} of a day's records quarantined (or < {QUARANTINE_MIN} records)",
+                                 "A day whose vendor export is largely broken is not trusted, even though its good rows are staged."),
+    "raw_reconciles": CheckInfo("ERROR", "raw distinct keys = staging rows + quarantine rows",
+                                "Nothing was silently dropped between the raw lake and staging."),
+    "volume_normal": CheckInfo("WARN", f"within mean +/- {VOLUME_SIGMAS:g} sigma of the trailing {VOLUME_HISTORY_DAYS} days",
+                               "Today's row count looks like the trailing four weeks."),
+    "duplicate_batches": CheckInfo("WARN", "0 records delivered identically in more than one batch",
+                                   "The same export was not delivered twice under different names or bytes."),
+}  # fmt: skip
+
+
+def check_names(suite: TableSuite) -> list[str]:
+    """The check families this table gets (a table without days has no time-based checks)."""
+    names = list(CHECKS)
+    if not suite.source.daily:
+        names = [n for n in names if n not in ("timestamps_valid", "volume_normal")]
+    return names
+
+
+def _days(start: date | None, end: date | None) -> list[date | None]:
+    if start is None or end is None:
+        return [None]
+    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+def _where(start: date | None, end: date | None) -> tuple[str, list[Any]]:
+    return ("true", []) if start is None else ("date BETWEEN ? AND ?", [start, end])
+
+
+def _per_day(rows: list[tuple], start: date | None, end: date | None) -> dict[date | None, tuple]:
+    """Index query rows by their first column (the day); a table without days keys None."""
+    return {(r[0] if start is not None else None): r[1:] for r in rows}
+
+
+def evaluate(
+    con: duckdb.DuckDBPyConnection,
+    paths: DataPaths,
+    suite: TableSuite,
+    start: date | None,
+    end: date | None,
+    now: datetime,
+) -> dict[str, CheckOutcome]:
+    days = _days(start, end)
+    out: dict[str, CheckOutcome] = {}
+    gx_days = _gx_checks(con, suite, start, end, now, days)
+    for name in check_names(suite):
+        info = CHECKS[name]
+        per_day = {
+            "schema_unchanged": lambda: _schema(con, paths, suite, start, end, days),
+            "keys_valid": lambda: _keys(con, suite, days, gx_days.get("keys_valid", {})),
+            "quarantine_rate": lambda: _quarantine_rate(con, suite, start, end, days),
+            "raw_reconciles": lambda: _reconciles(con, paths, suite, start, end, days),
+            "volume_normal": lambda: _volume(con, suite, start, end, days),
+            "duplicate_batches": lambda: _duplicate_batches(con, paths, suite, start, end, days),
+        }.get(name, lambda name=name: _from_gx(gx_days.get(name, {}), days))()
+        out[name] = CheckOutcome(name, info.severity, info.threshold, per_day)
+    return out
+
+
+# --- Great Expectations on the window's rows ---------------------------------------------
+
+
+def _gx_checks(
+    con: duckdb.DuckDBPyConnection,
+    suite: TableSuite,
+    start: date | None,
+    end: date | None,
+    now: datetime,
+    days: list[date | None],
+) -> dict[str, dict[date | None, DayOutcome]]:
+    where, params = _where(start, end)
+    ts = suite.timestamp
+    # The timestamp rule is computed in SQL (a comparison per row) and asserted by GX.
+    ts_flag = (
+        f", ({ts} IS NOT NULL AND {ts} <= ?::TIMESTAMP AND {ts}::DATE = date) AS _timestamp_ok"
+        if ts and suite.source.daily
+        else ""
+    )
+    columns = sorted({suite.key, *(e_col for e_col in _value_columns(suite)), *suite.text_columns})
+    query = f"SELECT date, {', '.join(columns)}{ts_flag} FROM {suite.table} WHERE {where}"
+    query_params = ([now.replace(tzinfo=None)] if ts_flag else []) + params
+    frame = con.sql(query, params=query_params).to_arrow_table().to_pandas()
+    if frame.empty:
+        return {}
+    expectations = [gx.Expectation("keys_valid", lambda e: e.ExpectColumnValuesToNotBeNull(column=suite.key),
+                                   f"{suite.key} not null")]  # fmt: skip
+    expectations += list(suite.values)
+    if ts_flag:
+        expectations.append(
+            gx.Expectation(
+                "timestamps_valid",
+                lambda e: e.ExpectColumnValuesToBeInSet(column="_timestamp_ok", value_set=[True]),
+                f"{ts} not in the future and inside its day",
+            )
+        )
+    for column in suite.text_columns:
+        for kind, regex in (("e-mail address", EMAIL_PY), ("phone number", PHONE_PY)):
+            expectations.append(
+                gx.Expectation(
+                    "no_personal_data",
+                    lambda e, c=column, r=regex: e.ExpectColumnValuesToNotMatchRegex(
+                        column=c, regex=r
+                    ),
+                    f"no {kind} in {column}",
+                )
+            )
+    results = gx.validate(frame, suite.source.table, expectations, ["date", suite.key])
+    by_family: dict[str, dict[date | None, DayOutcome]] = defaultdict(dict)
+    rows_per_day = (
+        frame.groupby("date").size().to_dict() if start is not None else {None: len(frame)}
+    )
+    for res in results:
+        counts: dict[date | None, int] = defaultdict(int)
+        examples: dict[date | None, list[dict[str, Any]]] = defaultdict(list)
+        for row in res.unexpected_rows:
+            day = row.get("date") if start is not None else None
+            day = day.date() if hasattr(day, "date") and not isinstance(day, date) else day
+            counts[day] += 1
+            if len(examples[day]) < 10:
+                example = {"key": row.get(suite.key), "rule": res.what}
+                if res.family == "values_valid":  # the offending value; never for personal data
+                    example.update({k: v for k, v in row.items() if k not in ("date", suite.key)})
+                examples[day].append(example)
+        for day in days:
+            outcome = by_family[res.family].setdefault(day, DayOutcome(day, True, 0.0))
+            n = counts.get(day, 0)
+            total = rows_per_day.get(day, 0)
+            if n:
+                outcome.passed = False
+                outcome.unexpected_count += n
+                outcome.examples.extend(examples[day])
+                outcome.detail = "; ".join(
+                    filter(None, [outcome.detail, f"{n} row(s) break '{res.what}'"])
+                )
+            outcome.observed = float(outcome.unexpected_count)
+            outcome.unexpected_percent = 100.0 * outcome.unexpected_count / total if total else None
+    return by_family
+
+
+def _value_columns(suite: TableSuite) -> set[str]:
+    cols = set()
+    for e in suite.values:
+        cols.add(e.what.split()[0])
+    return cols
+
+
+def _from_gx(found: dict[date | None, DayOutcome], days: list[date | None]) -> list[DayOutcome]:
+    return [found.get(d) or DayOutcome(d, True, 0.0, detail="no rows") for d in days]
+
+
+# --- SQL checks ---------------------------------------------------------------------------
+
+
+def _schema(con, paths: DataPaths, suite: TableSuite, start, end, days) -> list[DayOutcome]:
+    schema, name = suite.table.split(".")
+    have = con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns "
+        "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+        [schema, name],
+    ).fetchall()
+    wanted = list(suite.columns)
+    table_problem = ""
+    if have != wanted:
+        have_d, want_d = dict(have), dict(wanted)
+        missing = [c for c in want_d if c not in have_d]
+        retyped = [
+            f"{c} {have_d[c]} (expected {t})"
+            for c, t in want_d.items()
+            if c in have_d and have_d[c] != t
+        ]
+        extra = [c for c in have_d if c not in want_d]
+        table_problem = "; ".join(filter(None, [
+            f"staging columns missing: {', '.join(missing)}" if missing else "",
+            f"retyped: {', '.join(retyped)}" if retyped else "",
+            f"unexpected: {', '.join(extra)}" if extra else "",
+        ]))  # fmt: skip
+    # Vendor fields: which required fields are absent from more than the limit of records,
+    # and which fields appear that the previous four weeks never had (a rename, usually).
+    lo = None if start is None else start - timedelta(days=28)
+    files = raw_files(paths, suite.source, lo, end)
+    field_rows = con.execute(
+        f"""
+        WITH raw AS ({_raw_relation(files)}),
+        recs AS (SELECT date, shape, json_keys(record) AS keys FROM raw WHERE parse_error IS NULL),
+        req AS (SELECT * FROM (VALUES {", ".join(f"('{shape}', '{f}')" for shape, fields in suite.required_fields.items() for f in fields)}) t(shape, field)),
+        day_recs AS (SELECT * FROM recs {"WHERE date BETWEEN ? AND ?" if start else ""}),
+        missing AS (
+            SELECT r.date, req.field, avg((NOT list_contains(r.keys, req.field))::INTEGER) AS share,
+                   sum((NOT list_contains(r.keys, req.field))::INTEGER) AS absent
+            FROM day_recs r JOIN req USING (shape) GROUP BY ALL
+        ),
+        seen_before AS (SELECT DISTINCT shape, unnest(keys) AS k FROM recs {"WHERE date < ?" if start else "WHERE false"}),
+        new_fields AS (
+            SELECT date, list(DISTINCT k ORDER BY k) AS fields FROM (
+                SELECT r.date, r.shape, unnest(r.keys) AS k FROM day_recs r)
+            WHERE (shape, k) NOT IN (SELECT (shape, k) FROM seen_before)
+              AND EXISTS (SELECT 1 FROM seen_before)
+            GROUP BY ALL
+        )
+        SELECT m.date, list(m.field || ' (' || round(100 * m.share) || ' % of records)' ORDER BY m.field)
+                   FILTER (m.share > {MISSING_FIELD_LIMIT} AND m.absent >= {MISSING_FIELD_MIN}) AS missing,
+               max(m.share) AS worst, any_value(n.fields) AS new
+        FROM missing m LEFT JOIN new_fields n USING (date) GROUP BY ALL
+        """,
+        ([start, end, start] if start else []),
+    ).fetchall()
+    per_day = _per_day(field_rows, start, end)
+    out = []
+    for day in days:
+        missing, worst, new = per_day.get(day, ([], 0.0, None))
+        problems = [table_problem] if table_problem else []
+        if missing:
+            problems.append("vendor fields missing: " + ", ".join(missing))
+            if new:
+                problems.append("new fields: " + ", ".join(new))
+        out.append(
+            DayOutcome(
+                day, not problems, float(worst or 0.0),
+                unexpected_count=len(missing or []),
+                examples=[{"missing_field": m} for m in (missing or [])] + [{"new_field": f} for f in (new or [])][:10],
+                detail="; ".join(problems),
+            )
+        )  # fmt: skip
+    return out
+
+
+def _keys(
+    con, suite: TableSuite, days, not_null: dict[date | None, DayOutcome]
+) -> list[DayOutcome]:
+    # Uniqueness is over the whole table: a key duplicated across days fails every day it is on.
+    whole = con.execute(
+        f"""SELECT {suite.key}, list(DISTINCT {"date" if suite.source.daily else "NULL"}) FROM {suite.table}
+            WHERE {suite.key} IS NOT NULL GROUP BY ALL HAVING count(*) > 1"""
+    ).fetchall()
+    dup_days: dict[date | None, list[str]] = defaultdict(list)
+    for key, on_days in whole:
+        for d in on_days:
+            dup_days[d].append(key)
+    out = []
+    for day in days:
+        base = not_null.get(day) or DayOutcome(day, True, 0.0)
+        keys = dup_days.get(day, [])
+        if keys:
+            base.passed = False
+            base.unexpected_count += len(keys)
+            base.examples.extend({"key": k, "rule": "duplicate key"} for k in keys[:10])
+            base.detail = "; ".join(filter(None, [base.detail, f"{len(keys)} duplicate key(s)"]))
+        base.observed = float(base.unexpected_count)
+        out.append(base)
+    return out
+
+
+def _quarantine_rate(con, suite: TableSuite, start, end, days) -> list[DayOutcome]:
+    where, params = _where(start, end)
+    day_col = "date" if start is not None else "NULL"
+    rows = con.execute(
+        f"""WITH s AS (SELECT {day_col} AS d, count(*) AS n FROM {suite.table} WHERE {where} GROUP BY ALL),
+                q AS (SELECT {day_col} AS d, count(*) AS n, list(rule) AS rules,
+                             list(reason ORDER BY file, record_no)[1:5] AS reasons
+                      FROM quarantine.{suite.source.name} WHERE {where} GROUP BY ALL)
+            SELECT coalesce(s.d, q.d), coalesce(s.n, 0), coalesce(q.n, 0), q.rules, q.reasons
+            FROM s FULL JOIN q ON s.d IS NOT DISTINCT FROM q.d""",
+        params + params,
+    ).fetchall()
+    per_day = _per_day(rows, start, end)
+    out = []
+    for day in days:
+        staged, quarantined, rules, reasons = per_day.get(day, (0, 0, None, None))
+        total = staged + quarantined
+        rate = quarantined / total if total else 0.0
+        by_rule: dict[str, int] = defaultdict(int)
+        for r in rules or []:
+            by_rule[r] += 1
+        passed = rate <= QUARANTINE_LIMIT or quarantined < QUARANTINE_MIN
+        out.append(
+            DayOutcome(
+                day, passed, rate, quarantined, 100 * rate,
+                examples=[{"rule": r, "rows": n} for r, n in sorted(by_rule.items(), key=lambda x: -x[1])]
+                + [{"reason": x} for x in (reasons or [])],
+                detail="" if passed else f"{quarantined} of {total} records quarantined ({100 * rate:.1f} %): "
+                + ", ".join(f"{r} {n}" for r, n in sorted(by_rule.items(), key=lambda x: -x[1])),
+            )
+        )  # fmt: skip
+    return out
+
+
+def _reconciles(con, paths: DataPaths, suite: TableSuite, start, end, days) -> list[DayOutcome]:
+    """Over the whole window, as staging dedupes it: a key whose versions span two days
+    counts once, so a per-day comparison would report differences that are not there."""
+    files = raw_files(paths, suite.source, start, end)
+    where, params = _where(start, end)
+    raw, staged, quarantined = con.execute(
+        f"""SELECT (SELECT count(DISTINCT record_key) + count(*) FILTER (record_key IS NULL)
+                    FROM ({_raw_relation(files)})),
+                   (SELECT count(*) FROM {suite.table} WHERE {where}),
+                   (SELECT count(*) FROM quarantine.{suite.source.name} WHERE {where})""",
+        params + params,
+    ).fetchall()[0]
+    gap = raw - staged - quarantined
+    example = {"raw_keys": raw, "staged": staged, "quarantined": quarantined}
+    detail = "" if gap == 0 else f"raw has {raw} keys, staging {staged} + quarantine {quarantined}"
+    return [
+        DayOutcome(day, gap == 0, float(gap), abs(gap), examples=[example], detail=detail)
+        for day in days
+    ]
+
+
+def _volume(con, suite: TableSuite, start, end, days) -> list[DayOutcome]:
+    rows = con.execute(
+        f"""WITH cal AS (SELECT d::DATE AS date FROM generate_series(
+                    greatest(?::DATE - {VOLUME_HISTORY_DAYS}, (SELECT min(date) FROM {suite.table})),
+                    ?::DATE, INTERVAL 1 DAY) t(d)),
+                daily AS (SELECT cal.date, count(s.date) AS n FROM cal LEFT JOIN {suite.table} s USING (date) GROUP BY ALL),
+                stats AS (SELECT date, n, avg(n) OVER w AS mean, stddev_samp(n) OVER w AS sd, count(*) OVER w AS k
+                          FROM daily WINDOW w AS (ORDER BY date RANGE BETWEEN INTERVAL {VOLUME_HISTORY_DAYS} DAYS PRECEDING
+                                                                   AND INTERVAL 1 DAY PRECEDING))
+            SELECT date, n, mean, sd, k FROM stats WHERE date BETWEEN ? AND ?""",
+        [start, end, start, end],
+    ).fetchall()
+    per_day = _per_day(rows, start, end)
+    out = []
+    for day in days:
+        n, mean, sd, k = per_day.get(day, (0, None, None, 0))
+        if not k or k < VOLUME_MIN_HISTORY or mean is None:
+            out.append(
+                DayOutcome(
+                    day,
+                    True,
+                    float(n),
+                    detail=f"{n} rows; fewer than {VOLUME_MIN_HISTORY} days of history",
+                )
+            )
+            continue
+        band = VOLUME_SIGMAS * (sd or 0.0)
+        z = (n - mean) / sd if sd else 0.0
+        passed = abs(n - mean) <= max(band, 1.0)
+        out.append(
+            DayOutcome(
+                day, passed, float(n), unexpected_percent=None,
+                examples=[{"rows": n, "trailing_mean": round(mean, 1), "trailing_sd": round(sd or 0, 1)}],
+                detail="" if passed else f"{n} rows against {mean:.0f} +/- {band:.0f} (z = {z:.1f})",
+            )
+        )  # fmt: skip
+    return out
+
+
+def _duplicate_batches(
+    con, paths: DataPaths, suite: TableSuite, start, end, days
+) -> list[DayOutcome]:
+    files = raw_files(paths, suite.source, start, end)
+    day_col = "date" if start is not None else "NULL"
+    rows = con.execute(
+        f"""WITH r AS (SELECT {day_col} AS d, md5(record) AS h, batch_id, file FROM ({_raw_relation(files)})),
+                dup AS (SELECT d, h, list(DISTINCT file ORDER BY file) AS files FROM r GROUP BY ALL
+                        HAVING count(DISTINCT batch_id) > 1)
+            SELECT d, count(*), list(DISTINCT files)[1:3] FROM dup GROUP BY ALL"""
+    ).fetchall()
+    per_day = _per_day(rows, start, end)
+    out = []
+    for day in days:
+        n, file_sets = per_day.get(day, (0, []))
+        out.append(
+            DayOutcome(
+                day, n == 0, float(n), n,
+                examples=[{"files": fs} for fs in file_sets or []],
+                detail="" if n == 0 else f"{n} record(s) delivered identically in several files: "
+                + "; ".join(" = ".join(fs) for fs in file_sets or []),
+            )
+        )  # fmt: skip
+    return out
