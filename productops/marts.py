@@ -260,7 +260,7 @@ def build_feedback_themes_weekly(con: duckdb.DuckDBPyConnection, w: Window) -> i
     weekly AS (
         SELECT week, theme, count(*) AS items,
                avg((sentiment_label = 'negative')::INTEGER) AS negative_share,
-               avg(sentiment) AS avg_sentiment
+               round(avg(sentiment), 6) AS avg_sentiment
         FROM items GROUP BY ALL
     ),
     -- Weeks before the first feedback are unknown, not zero: emerging needs 4 real weeks.
@@ -312,7 +312,7 @@ def build_social_sentiment_daily(con: duckdb.DuckDBPyConnection, w: Window) -> i
                count(*) FILTER (label = 'positive') AS positive,
                count(*) FILTER (label = 'neutral') AS neutral,
                count(*) FILTER (label = 'negative') AS negative,
-               avg(compound) AS avg_sentiment, sum(engagement) AS engagement
+               round(avg(compound), 6) AS avg_sentiment, sum(engagement) AS engagement
         FROM per GROUP BY ALL
     ),
     -- Days before the source's first record are unknown, not zero: no spike is called

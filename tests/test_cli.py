@@ -51,6 +51,25 @@ def test_sample_run_and_summary(env: dict[str, str]) -> None:
     assert summary.returncode == 0, summary.stdout
     assert "tool_usage" in summary.stdout and "NO" not in summary.stdout
 
+    # A broken day: the run exits 1 naming the failed blocking checks.
+    corrupt = [
+        "sample",
+        "--days",
+        "14",
+        "--scale",
+        "0.05",
+        "--end",
+        "2026-03-31",
+        "--corrupt",
+        "2026-03-30",
+    ]
+    assert productops(corrupt, env).returncode == 0
+    broken = productops(["run", *WINDOW], env)
+    assert broken.returncode == 1, broken.stdout
+    assert "blocking check(s) failed" in broken.stdout
+    assert "quarantine_rate" in broken.stdout and "schema_unchanged" in broken.stdout
+    assert "marts.data_trust republished" in broken.stdout
+
 
 def test_failed_run_exits_non_zero_naming_the_failed_step(env: dict[str, str]) -> None:
     assert (

@@ -29,7 +29,7 @@ def _table_fingerprints(path: Path) -> dict[str, tuple]:
     with sql.connect(path, read_only=True) as con:
         tables = con.execute(
             "SELECT table_schema || '.' || table_name FROM information_schema.tables "
-            "WHERE table_schema IN ('staging', 'quarantine') ORDER BY 1"
+            "WHERE table_schema IN ('staging', 'quarantine', 'marts') ORDER BY 1"
         ).fetchall()
         return {
             t: con.execute(f"SELECT count(*), sum(hash(COLUMNS(*))) FROM {t}").fetchone()

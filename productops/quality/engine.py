@@ -238,20 +238,22 @@ def _schema(con, paths: DataPaths, suite: TableSuite, start, end, days) -> list[
                    sum((NOT list_contains(r.keys, req.field))::INTEGER) AS absent
             FROM day_recs r JOIN req USING (shape) GROUP BY ALL
         ),
-        seen_before AS (SELECT DISTINCT shape, unnest(keys) AS k FROM recs {"WHERE date < ?" if start else "WHERE false"}),
+        -- A field is new on the first day it appears, unless that is the first day with data.
+        day_keys AS (SELECT DISTINCT date, shape, unnest(keys) AS k FROM recs),
+        first_seen AS (SELECT shape, k, min(date) AS first_day FROM day_keys GROUP BY ALL),
+        first_data AS (SELECT shape, min(date) AS first_day FROM recs GROUP BY ALL),
         new_fields AS (
-            SELECT date, list(DISTINCT k ORDER BY k) AS fields FROM (
-                SELECT r.date, r.shape, unnest(r.keys) AS k FROM day_recs r)
-            WHERE (shape, k) NOT IN (SELECT (shape, k) FROM seen_before)
-              AND EXISTS (SELECT 1 FROM seen_before)
+            SELECT d.date, list(DISTINCT d.k ORDER BY d.k) AS fields
+            FROM day_keys d JOIN first_seen f USING (shape, k) JOIN first_data h USING (shape)
+            WHERE f.first_day = d.date AND d.date > h.first_day
             GROUP BY ALL
         )
-        SELECT m.date, list(m.field || ' (' || round(100 * m.share) || ' % of records)' ORDER BY m.field)
+        SELECT m.date, list(m.field || ' (' || round(100 * m.share)::INTEGER || ' % of records)' ORDER BY m.field)
                    FILTER (m.share > {MISSING_FIELD_LIMIT} AND m.absent >= {MISSING_FIELD_MIN}) AS missing,
                max(m.share) AS worst, any_value(n.fields) AS new
         FROM missing m LEFT JOIN new_fields n USING (date) GROUP BY ALL
         """,
-        ([start, end, start] if start else []),
+        ([start, end] if start else []),
     ).fetchall()
     per_day = _per_day(field_rows, start, end)
     out = []

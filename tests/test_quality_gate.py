@@ -1,0 +1,99 @@
+"""The gate: a broken day fails blocking checks, serving keeps its trusted metrics, data_trust says why."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import timedelta
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from productops.marts import CONTRACT_TABLES
+from productops.runner import materialise
+from productops.sample.corrupt import write_corrupt_day
+from productops.settings import data_paths
+from tests.conftest import SALT, SAMPLE_SCALE, SampleRun
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("sample_run")]
+METRICS = [t for t in CONTRACT_TABLES if t != "data_trust"]
+
+
+def _tables(path: Path, with_stamp: bool = True) -> dict[str, tuple]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        cols = "COLUMNS(*)" if with_stamp else "COLUMNS(* EXCLUDE (_published_at))"
+        return {
+            t: con.execute(f"SELECT count(*), sum(hash({cols})) FROM marts.{t}").fetchall()[0]
+            for t in METRICS
+        }
+
+
+def _run(root: Path, start, end) -> object:
+    with pytest.MonkeyPatch.context() as mp, dg.DagsterInstance.ephemeral() as instance:
+        mp.setenv("PRODUCTOPS_DATA_DIR", str(root))
+        mp.setenv("PRODUCTOPS_PII_SALT", SALT)
+        return materialise(start, end, instance=instance)
+
+
+def test_a_broken_day_is_held_back_and_explained(sample_run: SampleRun, tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    shutil.copytree(sample_run.paths.root, root)
+    paths = data_paths(root)
+    day = sample_run.start + timedelta(days=40)  # more than 28 days before the end
+    before = _tables(paths.serving)
+
+    write_corrupt_day(paths, day, scale=SAMPLE_SCALE)
+    outcome = _run(root, day - timedelta(days=1), day + timedelta(days=1))
+
+    assert not outcome.success and outcome.trust_run_id
+    failed = "\n".join(outcome.failed_checks)
+    assert "staging.nps_responses quarantine_rate: FAILED on 1 of 3 day(s)" in failed
+    assert "score_out_of_range 20" in failed
+    assert (
+        "staging.feedback schema_unchanged" in failed
+        and "new fields: feedback_text, stars" in failed
+    )
+    assert any("duplicate_batches" in w for w in outcome.warnings)
+
+    # Serving: every metric table exactly as last published; data_trust names the failure.
+    assert _tables(paths.serving) == before
+    with duckdb.connect(str(paths.serving), read_only=True) as con:
+        trust = {
+            src: (trusted, notes)
+            for src, trusted, notes in con.execute(
+                "SELECT source, trusted, notes FROM marts.data_trust WHERE date = ?", [day]
+            ).fetchall()
+        }
+        kept = con.execute(
+            "SELECT kept_from_previous FROM meta.publications ORDER BY published_at DESC LIMIT 1"
+        ).fetchall()[0][0]
+    assert sorted(kept) == sorted(METRICS)
+    assert trust["nps"][0] is False and "quarantine_rate (ERROR): 20 of" in trust["nps"][1]
+    assert trust["feedback"][0] is False and "message" in trust["feedback"][1]
+    assert trust["social"][0] is True
+
+    # The bad rows are in quarantine, with the file that carried them.
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        (n,) = con.execute(
+            "SELECT count(*) FROM quarantine.nps WHERE rule = 'score_out_of_range' AND file LIKE '%_reexport.jsonl'"
+        ).fetchall()[0]
+    assert n == 20
+
+    # A later day's run publishes again, and the broken day stays out of the metrics: with it
+    # more than 28 days back, every windowed metric is what it was before the broken files
+    # arrived. (account_voice covers all history, so it loses that day's signals.)
+    again = _run(root, sample_run.end, sample_run.end)
+    assert again.success, again.errors + again.failed_checks
+    after, original = (
+        _tables(p, with_stamp=False) for p in (paths.serving, sample_run.paths.serving)
+    )
+    assert {t: v for t, v in after.items() if t != "account_voice"} == {
+        t: v for t, v in original.items() if t != "account_voice"
+    }
+    with duckdb.connect(str(paths.serving), read_only=True) as con:
+        pubs = con.execute(
+            "SELECT row_counts FROM meta.publications ORDER BY published_at"
+        ).fetchall()
+    assert len(pubs) == 3 and json.loads(pubs[-1][0])["nps_daily"] > 0
