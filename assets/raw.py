@@ -11,7 +11,7 @@ from pipelines.partitions import DAILY, window_dates
 from pipelines.policies import FRESH_DAILY, RAW
 from productops.ingest import ingest_source
 from productops.sources import SOURCES, Source
-from productops.staging import parquet_row_count, raw_files
+from productops.staging import parquet_row_count, raw_files, raw_preview
 from resources import DataFolder
 
 OWNERS = ["team:data-platform"]
@@ -48,6 +48,7 @@ def raw_asset(source: Source) -> dg.AssetsDefinition:
             start = end = None
         files = raw_files(paths, source, start, end)
         rows = parquet_row_count(files)
+        preview = raw_preview(files)
         if start is not None:
             outside = sorted(
                 d for d in report.dates if not (start.isoformat() <= d <= end.isoformat())
@@ -67,6 +68,8 @@ def raw_asset(source: Source) -> dg.AssetsDefinition:
                     [{"file": b.file, "reason": b.reason} for b in rejected]
                 ),
                 "lake_files_in_window": len(files),
+                # Provenance only: raw records hold personal data, which the UI must not show.
+                "preview": dg.MetadataValue.md(preview),
             }
         )
 

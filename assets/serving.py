@@ -63,6 +63,10 @@ def publication(
             "path": dg.MetadataValue.path(str(pub.path)),
             "storage_version": STORAGE_VERSION,
             "row_counts": dg.MetadataValue.json(pub.row_counts),
+            "preview": dg.MetadataValue.md(
+                "| table | rows |\n|---|---|\n"
+                + "\n".join(f"| marts.{t} | {n} |" for t, n in pub.row_counts.items())
+            ),
             "kept_from_previous": dg.MetadataValue.json(pub.kept_from_previous),
         }
     )

@@ -69,6 +69,21 @@ def parquet_row_count(files: list[Path]) -> int:
     return int(found[0] or 0)
 
 
+def raw_preview(files: list[Path], limit: int = 5) -> str:
+    """The newest raw rows' provenance as a markdown table (never the record itself)."""
+    if not files:
+        return "(no raw rows in this window)"
+    with duckdb.connect() as con:
+        rows = con.execute(
+            f"SELECT date, batch_id, file, record_no, record_key, parse_error "
+            f"FROM ({_raw_relation(files[-limit:])}) ORDER BY date DESC, record_no LIMIT {limit}"
+        ).fetchall()
+    head = "| date | batch | file | record | key | parse error |\n|---|---|---|---|---|---|"
+    return "\n".join(
+        [head, *("| " + " | ".join("" if v is None else str(v) for v in r) + " |" for r in rows)]
+    )
+
+
 def _base_rules(source: Source) -> tuple[Rule, ...]:
     rules = [
         Rule("invalid_json", "(record)", "parse_error IS NOT NULL", "left(raw_record, 60)",

@@ -1,0 +1,84 @@
+"""The real Dagster webserver loads the code location and serves its assets and checks."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[1]
+
+QUERY = """
+{
+  assetNodes {
+    assetKey { path }
+    groupName
+    description
+    assetChecksOrError { ... on AssetChecks { checks { name blocking } } }
+  }
+}
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def webserver(tmp_path: Path):
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(tmp_path),
+        "PRODUCTOPS_DATA_DIR": str(tmp_path / "data"),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dagster_webserver", "-m", "pipelines.definitions",
+         "-h", "127.0.0.1", "-p", str(port)],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise AssertionError(f"webserver exited: {proc.stderr.read()[-2000:]}")
+            try:
+                if httpx.get(f"{url}/server_info", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        else:
+            raise AssertionError("webserver did not start within 120 s")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_ui_serves_every_layer_with_its_checks(webserver: str) -> None:
+    nodes: list = []
+    deadline = time.monotonic() + 120  # the code location loads in the background
+    while not nodes and time.monotonic() < deadline:
+        reply = httpx.post(f"{webserver}/graphql", json={"query": QUERY}, timeout=60).json()
+        nodes = (reply.get("data") or {}).get("assetNodes") or []
+        if not nodes:
+            time.sleep(1)
+    by_key = {"/".join(n["assetKey"]["path"]): n for n in nodes}
+    assert {"raw", "staging", "marts", "serving"} == {n["groupName"] for n in nodes}
+    assert "serving/publication" in by_key and "marts/kpi_daily" in by_key
+    checks = {
+        c["name"]: c["blocking"]
+        for c in by_key["staging/nps_responses"]["assetChecksOrError"]["checks"]
+    }
+    assert checks["quarantine_rate"] is True and checks["volume_normal"] is False
+    assert len(checks) == 9
