@@ -109,6 +109,10 @@ def prepare(con: duckdb.DuckDBPyConnection, taxonomy: Taxonomy) -> None:
     con.execute(
         """CREATE OR REPLACE TEMP MACRO nps(p, d, n) AS
                CASE WHEN n > 0 THEN 100.0 * (p - d) / n END;
+           -- VADER scores have 4 decimals: summed as integers, an average is the same
+           -- whatever order parallel threads add them in (a double sum is not).
+           CREATE OR REPLACE TEMP MACRO exact_avg(x) AS
+               sum(round(x * 10000)::BIGINT) / nullif(count(x), 0) / 10000.0;
            CREATE OR REPLACE TEMP MACRO nps_moe(p, d, n) AS
                CASE WHEN n >= 2 THEN 100 * 1.96 * sqrt(greatest(
                    ((p + d) / n) - power((p - d) / n, 2), 0) / n) END;"""
@@ -260,7 +264,7 @@ def build_feedback_themes_weekly(con: duckdb.DuckDBPyConnection, w: Window) -> i
     weekly AS (
         SELECT week, theme, count(*) AS items,
                avg((sentiment_label = 'negative')::INTEGER) AS negative_share,
-               round(avg(sentiment), 6) AS avg_sentiment
+               exact_avg(sentiment) AS avg_sentiment
         FROM items GROUP BY ALL
     ),
     -- Weeks before the first feedback are unknown, not zero: emerging needs 4 real weeks.
@@ -312,7 +316,7 @@ def build_social_sentiment_daily(con: duckdb.DuckDBPyConnection, w: Window) -> i
                count(*) FILTER (label = 'positive') AS positive,
                count(*) FILTER (label = 'neutral') AS neutral,
                count(*) FILTER (label = 'negative') AS negative,
-               round(avg(compound), 6) AS avg_sentiment, sum(engagement) AS engagement
+               exact_avg(compound) AS avg_sentiment, sum(engagement) AS engagement
         FROM per GROUP BY ALL
     ),
     -- Days before the source's first record are unknown, not zero: no spike is called

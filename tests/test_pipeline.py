@@ -102,14 +102,18 @@ def test_no_email_phone_or_generated_name_in_any_staging_table(sample_run: Sampl
             assert leaks == [], f"staging.{table}.{column}: {leaks}"
 
 
-def test_rematerialising_the_window_gives_identical_tables(sample_run: SampleRun) -> None:
-    before = _table_fingerprints(sample_run.paths.warehouse)
+def test_rematerialising_the_window_gives_identical_tables(
+    sample_run: SampleRun, tmp_path: Path
+) -> None:
+    root = tmp_path / "data"
+    shutil.copytree(sample_run.paths.root, root)
+    before = _table_fingerprints(root / "warehouse.duckdb")
     with pytest.MonkeyPatch.context() as mp, dg.DagsterInstance.ephemeral() as instance:
-        mp.setenv("PRODUCTOPS_DATA_DIR", str(sample_run.paths.root))
+        mp.setenv("PRODUCTOPS_DATA_DIR", str(root))
         mp.setenv("PRODUCTOPS_PII_SALT", SALT)
         outcome = materialise(sample_run.start, sample_run.end, instance=instance)
     assert outcome.success, outcome.errors
-    assert _table_fingerprints(sample_run.paths.warehouse) == before
+    assert _table_fingerprints(root / "warehouse.duckdb") == before
 
 
 def test_a_new_sample_flows_through_and_still_reconciles(
