@@ -7,6 +7,8 @@ from typing import Any
 import dagster as dg
 import duckdb
 
+from productops.sql import table_columns
+
 
 def markdown_preview(
     con: duckdb.DuckDBPyConnection, query: str, params: list[Any] | None = None
@@ -26,10 +28,5 @@ def markdown_preview(
 
 
 def column_schema(con: duckdb.DuckDBPyConnection, table: str) -> dg.TableSchema:
-    schema, name = table.split(".")
-    cols = con.execute(
-        "SELECT column_name, data_type FROM information_schema.columns "
-        "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
-        [schema, name],
-    ).fetchall()
+    cols = table_columns(con, table)
     return dg.TableSchema(columns=[dg.TableColumn(c, t) for c, t in cols])

@@ -19,6 +19,7 @@ import duckdb
 
 from productops.quality.results import RESULTS_DDL
 from productops.sentiment import CACHE, LABEL_MACRO, ensure_scored
+from productops.sql import table_columns
 from productops.themes import Taxonomy
 
 NEGATIVE_OUTCOMES = "('failure', 'deny')"
@@ -134,14 +135,7 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
 def _ensure(con: duckdb.DuckDBPyConnection, table: str) -> None:
     """Create the table from its contract DDL; recreate it if its columns drifted."""
     wanted = contract_columns(table)
-    have = [
-        r[0]
-        for r in con.execute(
-            "SELECT column_name FROM information_schema.columns "
-            "WHERE table_schema = 'marts' AND table_name = ? ORDER BY ordinal_position",
-            [table],
-        ).fetchall()
-    ]
+    have = [name for name, _ in table_columns(con, f"marts.{table}")]
     if have != wanted:
         con.execute(f"CREATE OR REPLACE TABLE marts.{table} ({DDL[table]})")
 

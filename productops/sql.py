@@ -47,6 +47,16 @@ CREATE OR REPLACE TEMP MACRO pii_hash(x) AS
 """
 
 
+def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
+    """(name, type) of every column of `schema.table`, in order; empty if it does not exist."""
+    schema, name = table.split(".")
+    return con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns "
+        "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+        [schema, name],
+    ).fetchall()
+
+
 def prepare(
     con: duckdb.DuckDBPyConnection, *, salt: str | None = None
 ) -> duckdb.DuckDBPyConnection:

@@ -17,6 +17,7 @@ import duckdb
 
 from productops.settings import DataPaths
 from productops.sources import Rule, Source
+from productops.sql import table_columns
 
 # The raw lake's columns (see `productops.ingest`), for windows that have no file yet.
 RAW_COLUMNS = """
@@ -160,12 +161,7 @@ def _ensure_table(con: duckdb.DuckDBPyConnection, table: str, select: str) -> bo
     """Create `table` from the select's columns; recreate it when they changed. True if recreated."""
     probe = con.execute(f"DESCRIBE {select}").fetchall()
     wanted = [(c[0], c[1]) for c in probe]
-    schema, name = table.split(".")
-    have = con.execute(
-        "SELECT column_name, data_type FROM information_schema.columns "
-        "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
-        [schema, name],
-    ).fetchall()
+    have = table_columns(con, table)
     if have == wanted:
         return False
     con.execute(f"CREATE OR REPLACE TABLE {table} AS {select} LIMIT 0")

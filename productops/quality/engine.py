@@ -14,6 +14,7 @@ from typing import Any
 
 import duckdb
 
+from productops import sql
 from productops.quality import gx
 from productops.quality.results import CheckOutcome, DayOutcome
 from productops.quality.suites import EMAIL_PY, PHONE_PY, TableSuite
@@ -201,12 +202,7 @@ def _from_gx(found: dict[date | None, DayOutcome], days: list[date | None]) -> l
 
 
 def _schema(con, paths: DataPaths, suite: TableSuite, start, end, days) -> list[DayOutcome]:
-    schema, name = suite.table.split(".")
-    have = con.execute(
-        "SELECT column_name, data_type FROM information_schema.columns "
-        "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
-        [schema, name],
-    ).fetchall()
+    have = sql.table_columns(con, suite.table)
     wanted = list(suite.columns)
     table_problem = ""
     if have != wanted:
