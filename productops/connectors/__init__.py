@@ -1,0 +1,1 @@
+"""Clients for the vendor APIs behind each source (httpx), sharing one retry policy."""

@@ -1,0 +1,135 @@
+"""One HTTP client per run, with the retry policy real vendor APIs need.
+
+- 429: wait as the API says (`Retry-After` in seconds or as a date; Okta's
+  `X-Rate-Limit-Reset` epoch), else back off exponentially with jitter;
+- 500/502/503/504, connection resets and timeouts: back off and retry, within a bounded
+  total wait;
+- 401/403: stop at once, naming the setting to fix;
+- malformed or truncated JSON: a clear error naming the request.
+
+Errors never include credentials: only the method, the path and the query parameters.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+LOG = logging.getLogger(__name__)
+RETRY_STATUS = {500, 502, 503, 504}
+
+
+class ConnectorError(RuntimeError):
+    """A request that failed for good; the message names the request, never a secret."""
+
+
+class AuthError(ConnectorError):
+    """The API refused the credentials: retrying will not help."""
+
+
+@dataclass
+class RetryPolicy:
+    max_attempts: int = 8
+    max_wait_s: float = 300.0  # total time spent waiting between attempts
+    base_s: float = 0.5
+    cap_s: float = 60.0
+
+    def backoff(self, attempt: int) -> float:
+        """Exponential backoff with full jitter."""
+        return random.uniform(0, min(self.cap_s, self.base_s * 2**attempt))
+
+
+@dataclass
+class ApiClient:
+    """An httpx client for one vendor: keep-alive, timeouts, retries."""
+
+    vendor: str
+    base_url: str
+    credentials_hint: str  # the variables to fix when the API says 401/403
+    auth: httpx.Auth | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    timeout_s: float = 30.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.time
+    _client: httpx.Client | None = None
+
+    def __post_init__(self) -> None:
+        self._client = httpx.Client(
+            base_url=self.base_url.rstrip("/"),
+            auth=self.auth,
+            headers={"Accept": "application/json", **self.headers},
+            timeout=httpx.Timeout(self.timeout_s, connect=10.0),
+        )
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+    def __enter__(self) -> ApiClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def get(self, url: str, params: Mapping[str, Any] | None = None) -> tuple[Any, httpx.Response]:
+        """GET and decode JSON, retrying what is worth retrying. Returns (json, response)."""
+        assert self._client is not None
+        waited = 0.0
+        what = f"GET {url}" + (f" {dict(params)}" if params else "")
+        for attempt in range(self.retry.max_attempts):
+            try:
+                response = self._client.get(url, params=params)
+            except httpx.TransportError as exc:  # resets, refused connections, timeouts
+                delay, reason = self.retry.backoff(attempt), f"{type(exc).__name__}"
+            else:
+                status = response.status_code
+                if status in (401, 403):
+                    raise AuthError(
+                        f"{self.vendor} refused the credentials (HTTP {status}) for {what}: "
+                        f"check {self.credentials_hint}"
+                    )
+                if status == 429:
+                    delay, reason = self._rate_limit_wait(response, attempt), "HTTP 429"
+                elif status in RETRY_STATUS:
+                    delay, reason = self.retry.backoff(attempt), f"HTTP {status}"
+                elif status >= 400:
+                    raise ConnectorError(
+                        f"{self.vendor}: HTTP {status} for {what}: {response.text[:200]}"
+                    )
+                else:
+                    try:
+                        return response.json(), response
+                    except ValueError as exc:
+                        raise ConnectorError(
+                            f"{self.vendor}: malformed JSON in the answer to {what} "
+                            f"({len(response.content)} bytes): {exc}"
+                        ) from exc
+            if attempt + 1 >= self.retry.max_attempts or waited + delay > self.retry.max_wait_s:
+                raise ConnectorError(
+                    f"{self.vendor}: gave up on {what} after {attempt + 1} attempts "
+                    f"and {waited:.0f} s of waiting (last: {reason})"
+                )
+            LOG.warning(f"{self.vendor}: {reason} for {what}; retrying in {delay:.1f} s")
+            self.sleep(delay)
+            waited += delay
+        raise AssertionError("unreachable")
+
+    def _rate_limit_wait(self, response: httpx.Response, attempt: int) -> float:
+        retry_after = response.headers.get("Retry-After")
+        if retry_after:
+            if retry_after.strip().isdigit():
+                return float(retry_after)
+            when = email.utils.parsedate_to_datetime(retry_after)
+            return max(0.0, when.timestamp() - self.clock())
+        reset = response.headers.get("X-Rate-Limit-Reset")  # Okta: epoch seconds
+        if reset and reset.strip().isdigit():
+            return max(0.0, float(reset) - self.clock()) + 1.0
+        return self.retry.backoff(attempt)
