@@ -9,10 +9,11 @@ import dagster as dg
 
 from pipelines.partitions import DAILY, window_dates
 from pipelines.policies import FRESH_DAILY, RAW
+from productops.connectors.http import ConnectorError
 from productops.ingest import ingest_source
 from productops.sources import SOURCES, Source
 from productops.staging import parquet_row_count, raw_files, raw_preview
-from resources import DataFolder
+from resources import DataFolder, SourceApis
 
 OWNERS = ["team:data-platform"]
 
@@ -38,9 +39,23 @@ def raw_asset(source: Source) -> dg.AssetsDefinition:
         automation_condition=RAW,
         freshness_policy=FRESH_DAILY,
     )
-    def _raw(context: dg.AssetExecutionContext, data: DataFolder) -> dg.MaterializeResult:
+    def _raw(
+        context: dg.AssetExecutionContext, data: DataFolder, source_apis: SourceApis
+    ) -> dg.MaterializeResult:
         paths = data.paths
+        start_day = window_dates(context)[0] if source.daily else None
+        try:
+            pulled = (
+                source_apis.pull(paths, source.name, start_day, context.log) if start_day else []
+            )
+        except ConnectorError as exc:
+            # The client already retried within its time budget (or the credentials were
+            # refused): a step retry would only repeat that. What was committed stays.
+            raise dg.Failure(description=str(exc), allow_retries=False) from exc
         report = ingest_source(paths, source, log=context.log)
+        for result in pulled:  # the API pages were ingested as they came; count them too
+            for part in result.reports or []:
+                report.new.extend(part.new)
         rejected = [b for b in report.new if b.status == "rejected"]
         if source.daily:
             start, end = window_dates(context)
@@ -68,6 +83,8 @@ def raw_asset(source: Source) -> dg.AssetsDefinition:
                     [{"file": b.file, "reason": b.reason} for b in rejected]
                 ),
                 "lake_files_in_window": len(files),
+                "api_pages_pulled": sum(r.pages for r in pulled),
+                "api_records_pulled": sum(r.records for r in pulled),
                 # Provenance only: raw records hold personal data, which the UI must not show.
                 "preview": dg.MetadataValue.md(preview),
             }

@@ -8,7 +8,7 @@ from assets.raw import RAW_ASSETS
 from assets.serving import SERVING_ASSETS
 from assets.staging import STAGING_ASSETS
 from pipelines.automation import automation_sensor, daily_refresh, daily_schedule, landing_sensor
-from resources import DataFolder, DuckDBWarehouse, ThemeTaxonomy
+from resources import DataFolder, DuckDBWarehouse, SourceApis, ThemeTaxonomy
 
 defs = dg.Definitions(
     assets=[*RAW_ASSETS, *STAGING_ASSETS, *MART_ASSETS, *SERVING_ASSETS],
@@ -16,6 +16,11 @@ defs = dg.Definitions(
     jobs=[daily_refresh],
     schedules=[daily_schedule],
     sensors=[landing_sensor, automation_sensor],
-    resources={"data": DataFolder(), "warehouse": DuckDBWarehouse(), "themes": ThemeTaxonomy()},
+    resources={
+        "data": DataFolder(),
+        "warehouse": DuckDBWarehouse(),
+        "themes": ThemeTaxonomy(),
+        "source_apis": SourceApis(),
+    },
     executor=dg.in_process_executor,
 )

@@ -88,15 +88,21 @@ def okta_client(base_url: str, api_token: str, **kw: Any) -> ApiClient:
 
 
 def okta_sso_events(
-    client: ApiClient, *, since: str, until: str | None = None, limit: int = 1000
+    client: ApiClient,
+    *,
+    since: str,
+    until: str | None = None,
+    after: str | None = None,
+    limit: int = 1000,
 ) -> Iterator[Page]:
     """`GET /api/v1/logs` for SSO events, following the `Link: rel="next"` header.
 
     A bounded query (with `until`) ends without a next link; a polling one always has
     one, so an empty page ends it too. The cursor is the next link's `after` value.
     """
+    # Resuming from a stored `after` cursor replaces `since`; the filter must stay the same.
     params: dict[str, Any] | None = {
-        "since": since, "limit": limit, "sortOrder": "ASCENDING",
+        **({"after": after} if after else {"since": since}), "limit": limit, "sortOrder": "ASCENDING",
         "filter": 'eventType eq "user.authentication.sso"',
         **({"until": until} if until else {}),
     }  # fmt: skip
