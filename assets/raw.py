@@ -13,7 +13,7 @@ from productops.connectors.http import ConnectorError
 from productops.ingest import ingest_source
 from productops.sources import SOURCES, Source
 from productops.staging import parquet_row_count, raw_files, raw_preview
-from resources import DataFolder, SourceApis
+from resources import API_RESOURCES, DataFolder, SourceApi
 
 OWNERS = ["team:data-platform"]
 
@@ -23,6 +23,8 @@ def raw_key(source: Source) -> dg.AssetKey:
 
 
 def raw_asset(source: Source) -> dg.AssetsDefinition:
+    api_key = API_RESOURCES.get(source.name)  # the connector resource, for sources with an API
+
     @dg.asset(
         key=raw_key(source),
         description=(
@@ -36,18 +38,17 @@ def raw_asset(source: Source) -> dg.AssetsDefinition:
         partitions_def=DAILY if source.daily else None,
         backfill_policy=dg.BackfillPolicy.single_run() if source.daily else None,
         retry_policy=dg.RetryPolicy(max_retries=2, delay=5, jitter=dg.Jitter.PLUS_MINUS),
+        # Which connector a source needs differs by source, so resources are named here.
+        required_resource_keys={"data", api_key} if api_key else {"data"},
         automation_condition=RAW,
         freshness_policy=FRESH_DAILY,
     )
-    def _raw(
-        context: dg.AssetExecutionContext, data: DataFolder, source_apis: SourceApis
-    ) -> dg.MaterializeResult:
+    def _raw(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        data: DataFolder = context.resources.data
         paths = data.paths
-        start_day = window_dates(context)[0] if source.daily else None
+        api: SourceApi | None = getattr(context.resources, api_key) if api_key else None
         try:
-            pulled = (
-                source_apis.pull(paths, source.name, start_day, context.log) if start_day else []
-            )
+            pulled = api.pull(paths, window_dates(context)[0], context.log) if api else []
         except ConnectorError as exc:
             # The client already retried within its time budget (or the credentials were
             # refused): a step retry would only repeat that. What was committed stays.

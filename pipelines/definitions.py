@@ -8,7 +8,7 @@ from assets.raw import RAW_ASSETS
 from assets.serving import SERVING_ASSETS
 from assets.staging import STAGING_ASSETS
 from pipelines.automation import automation_sensor, daily_refresh, daily_schedule, landing_sensor
-from resources import DataFolder, DuckDBWarehouse, SourceApis, ThemeTaxonomy
+from resources import API_CLASSES, DataFolder, DuckDBWarehouse, ThemeTaxonomy
 
 defs = dg.Definitions(
     assets=[*RAW_ASSETS, *STAGING_ASSETS, *MART_ASSETS, *SERVING_ASSETS],
@@ -20,7 +20,7 @@ defs = dg.Definitions(
         "data": DataFolder(),
         "warehouse": DuckDBWarehouse(),
         "themes": ThemeTaxonomy(),
-        "source_apis": SourceApis(),
+        **{key: api() for key, api in API_CLASSES.items()},
     },
     executor=dg.in_process_executor,
 )

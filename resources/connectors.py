@@ -1,17 +1,17 @@
-"""The vendor APIs: a source whose variables are set is pulled from its API.
+"""One typed resource per vendor API. A source whose variables are set is pulled from its API.
 
 Credentials are read through Dagster's `EnvVar` when a run starts, never at import and
-never into config, logs or metadata. A source without them is served by its landing
-folder alone (file drops), as before.
+never into config, logs or metadata; a source without them is served by its landing
+folder alone (file drops), as before. `base_url` and `timeout_s` may be set in config.
 """
 
 from datetime import date
 from logging import Logger, LoggerAdapter
-from typing import Any
 
 import dagster as dg
 
-from productops.connectors import apis, pull
+from productops.connectors import apis
+from productops.connectors import pull as pulling
 from productops.connectors.http import ApiClient
 from productops.settings import DataPaths
 
@@ -20,45 +20,92 @@ def _env(name: str, default: str | None = None) -> str | None:
     return dg.EnvVar(name).get_value(default) or default
 
 
-class SourceApis(dg.ConfigurableResource):
-    """Which sources pull from their API, and the HTTP timeout they use."""
+class SourceApi(dg.ConfigurableResource):
+    """What every connector resource does: build a client if configured, pull into raw."""
 
+    base_url: str | None = None  # overrides the *_BASE_URL variable
     timeout_s: float = 30.0
 
-    def client(self, source: str) -> ApiClient | None:
-        """A client for the source's API, or None when its variables are not set."""
-        kw: dict[str, Any] = {"timeout_s": self.timeout_s}
-        if source == "nps" and (key := _env("DELIGHTED_API_KEY")):
-            return apis.delighted_client(
-                _env("DELIGHTED_BASE_URL", "https://api.delighted.com"), key, **kw
-            )
-        if source == "feedback":
-            url, email, token = (
-                _env("ZENDESK_BASE_URL"),
-                _env("ZENDESK_EMAIL"),
-                _env("ZENDESK_API_TOKEN"),
-            )
-            if url and email and token:
-                return apis.zendesk_client(url, email, token, **kw)
-        if source == "social" and self.social_queries():
-            return apis.algolia_client(_env("HN_BASE_URL", "https://hn.algolia.com"), **kw)
-        if source == "tool_usage":
-            url, token = _env("OKTA_BASE_URL"), _env("OKTA_API_TOKEN")
-            if url and token:
-                return apis.okta_client(url, token, **kw)
-        return None
-
-    def social_queries(self) -> list[str]:
-        return [q.strip() for q in (_env("SOCIAL_QUERIES") or "").split(",") if q.strip()]
+    def client(self) -> ApiClient | None:
+        raise NotImplementedError
 
     def pull(
-        self, paths: DataPaths, source: str, start: date, log: Logger | LoggerAdapter
-    ) -> list[pull.PullResult]:
-        """Pull the source's new records into landing and raw; [] when it has no API set up."""
-        client = self.client(source)
+        self, paths: DataPaths, start: date, log: Logger | LoggerAdapter
+    ) -> list[pulling.PullResult]:
+        """Pull new records into landing and raw; [] when the API is not configured."""
+        client = self.client()
         if client is None:
             return []
         with client:
-            if source == "social":
-                return pull.pull_hacker_news(paths, client, start, self.social_queries(), log=log)
-            return [pull.PULLERS[source](paths, client, start, log=log)]
+            return self._pull(paths, client, start, log)
+
+    def _pull(
+        self, paths: DataPaths, client: ApiClient, start: date, log
+    ) -> list[pulling.PullResult]:
+        raise NotImplementedError
+
+
+class DelightedApi(SourceApi):
+    """NPS from Delighted: `DELIGHTED_API_KEY`, `DELIGHTED_BASE_URL`."""
+
+    def client(self) -> ApiClient | None:
+        key = _env("DELIGHTED_API_KEY")
+        url = self.base_url or _env("DELIGHTED_BASE_URL", "https://api.delighted.com")
+        return apis.delighted_client(url, key, timeout_s=self.timeout_s) if key else None
+
+    def _pull(self, paths, client, start, log):
+        return [pulling.pull_delighted(paths, client, start, log=log)]
+
+
+class ZendeskApi(SourceApi):
+    """Tickets from Zendesk: `ZENDESK_BASE_URL`, `ZENDESK_EMAIL`, `ZENDESK_API_TOKEN`."""
+
+    def client(self) -> ApiClient | None:
+        url = self.base_url or _env("ZENDESK_BASE_URL")
+        email, token = _env("ZENDESK_EMAIL"), _env("ZENDESK_API_TOKEN")
+        if url and email and token:
+            return apis.zendesk_client(url, email, token, timeout_s=self.timeout_s)
+        return None
+
+    def _pull(self, paths, client, start, log):
+        return [pulling.pull_zendesk(paths, client, start, log=log)]
+
+
+class HackerNewsApi(SourceApi):
+    """Hacker News via Algolia: `SOCIAL_QUERIES` (comma-separated), `HN_BASE_URL`."""
+
+    def queries(self) -> list[str]:
+        return [q.strip() for q in (_env("SOCIAL_QUERIES") or "").split(",") if q.strip()]
+
+    def client(self) -> ApiClient | None:
+        url = self.base_url or _env("HN_BASE_URL", "https://hn.algolia.com")
+        return apis.algolia_client(url, timeout_s=self.timeout_s) if self.queries() else None
+
+    def _pull(self, paths, client, start, log):
+        return pulling.pull_hacker_news(paths, client, start, self.queries(), log=log)
+
+
+class OktaApi(SourceApi):
+    """SSO events from Okta's System Log: `OKTA_BASE_URL`, `OKTA_API_TOKEN`."""
+
+    def client(self) -> ApiClient | None:
+        url, token = self.base_url or _env("OKTA_BASE_URL"), _env("OKTA_API_TOKEN")
+        return apis.okta_client(url, token, timeout_s=self.timeout_s) if url and token else None
+
+    def _pull(self, paths, client, start, log):
+        return [pulling.pull_okta(paths, client, start, log=log)]
+
+
+# The resource key each source's raw asset asks for.
+API_RESOURCES = {
+    "nps": "delighted",
+    "feedback": "zendesk",
+    "social": "hacker_news",
+    "tool_usage": "okta",
+}
+API_CLASSES = {
+    "delighted": DelightedApi,
+    "zendesk": ZendeskApi,
+    "hacker_news": HackerNewsApi,
+    "okta": OktaApi,
+}

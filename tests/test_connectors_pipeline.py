@@ -94,10 +94,21 @@ def test_a_run_killed_half_way_resumes_without_loss_or_duplicates(emulator: Emul
 
 
 def test_tokens_appear_in_nothing_the_project_writes(emulator: Emulator, tmp_path: Path) -> None:
+    """Data folder, raw lake, warehouse, serving file, and Dagster's own event log and runs."""
     emulator.fault_every = 4
-    assert run().success
-    for path in tmp_path.rglob("*"):
-        if path.is_file():
-            content = path.read_bytes()
-            for token in TOKENS.values():
-                assert token.encode() not in content, f"{token} found in {path}"
+    (tmp_path / "dagster_home").mkdir()
+    with dg.DagsterInstance.local_temp(tempdir=str(tmp_path / "dagster_home")) as instance:
+        outcome = materialise(*WINDOW, instance=instance, log_level="DEBUG")
+    assert outcome.success, outcome.errors + outcome.failed_checks
+    emulator.fail_after = 0  # and in the errors of a run that is refused
+    with dg.DagsterInstance.local_temp(tempdir=str(tmp_path / "dagster_home")) as instance:
+        refused = materialise(*WINDOW, select=["group:raw"], instance=instance)
+    assert not refused.success
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert len(written) > 50 and any(p.suffix == ".db" for p in written)
+    for path in written:
+        content = path.read_bytes()
+        for token in TOKENS.values():
+            assert token.encode() not in content, f"{token} found in {path}"
+    for token in TOKENS.values():
+        assert all(token not in e for e in refused.errors)
