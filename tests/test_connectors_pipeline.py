@@ -65,9 +65,16 @@ def test_pulls_exactly_the_distinct_records_then_their_edits(emulator: Emulator)
     assert first.success, first.errors
     check_final_state(emulator)
     emulator.edit()
-    second = run()
-    assert second.success, second.errors
+    second = run(select=["*"])  # the whole graph, marts and serving included
+    assert second.success, second.errors + second.failed_checks
     check_final_state(emulator)
+    scores = [r["score"] for r in emulator.responses.values()]
+    expected = 100 * (sum(s >= 9 for s in scores) - sum(s <= 6 for s in scores)) / len(scores)
+    with duckdb.connect(str(data_paths().serving), read_only=True) as con:
+        p, d, n = con.execute(
+            "SELECT sum(promoters), sum(detractors), sum(responses) FROM marts.nps_daily WHERE segment = 'all'"
+        ).fetchall()[0]
+    assert n == len(scores) and 100 * (p - d) / n == pytest.approx(expected)
     assert staged("SELECT score FROM staging.nps_responses WHERE response_id = '5003'") == [(10,)]
     assert staged("SELECT points FROM staging.social_mentions WHERE mention_id = '9129'") == [(42,)]
 
