@@ -52,6 +52,11 @@ def staging_asset(source: Source) -> dg.AssetsDefinition:
             ).fetchall()
             preview = markdown_preview(con, f"SELECT * FROM {table} WHERE {where} LIMIT 5", params)
             schema = column_schema(con, table)
+        if result.recreated:
+            context.log.warning(
+                f"{table} changed shape and was rebuilt empty before this window was loaded: "
+                "materialise the other days again (a backfill) to fill it."
+            )
         if result.quarantined:
             context.log.warning(
                 f"{result.quarantined} {source.name} record(s) quarantined "

@@ -3,6 +3,10 @@
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
 
 from productops.ingest import landing_files
 from productops.settings import SOURCES
@@ -56,9 +60,13 @@ def landing_sensor(context: dg.SensorEvaluationContext, data: DataFolder) -> dg.
     start = end - timedelta(days=LANDING_LOOKBACK_DAYS - 1)
     return dg.SensorResult(
         run_requests=[
+            # A range is asked for through these tags (RunRequest takes no range argument).
             dg.RunRequest(
                 run_key=f"landing-{stamp}",
-                partition_key_range=dg.PartitionKeyRange(start.isoformat(), end.isoformat()),
+                tags={
+                    ASSET_PARTITION_RANGE_START_TAG: start.isoformat(),
+                    ASSET_PARTITION_RANGE_END_TAG: end.isoformat(),
+                },
             )
         ],
         cursor=str(stamp),

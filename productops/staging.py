@@ -42,6 +42,7 @@ class StagingResult:
     quarantined: int
     by_rule: dict[str, int]
     files: int
+    recreated: bool = False  # the table's columns changed: other days must be re-run
 
 
 def raw_files(paths: DataPaths, source: Source, start: date | None, end: date | None) -> list[Path]:
@@ -222,6 +223,7 @@ def build_staging(
         quarantined=sum(counts.values()),
         by_rule=dict(sorted(counts.items())),
         files=len(files),
+        recreated=recreated,
     )
 
 
