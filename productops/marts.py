@@ -487,11 +487,10 @@ def build_data_trust(
     WITH base AS ({" UNION ALL ".join(parts)}),
     timed AS (
         SELECT b.*,
-               CASE WHEN b.source = 'licences'
-                    THEN date_diff('second', newest, ?::TIMESTAMP)
-                    ELSE date_diff('second', newest,
-                                   least(?::TIMESTAMP, (b.date + 1)::TIMESTAMP)) END / 3600.0
-                   AS freshness_hours,
+               -- Measured when the day closed (or now, for today), so past days rebuild the
+               -- same; an inventory delivered after a day counts as fresh for it.
+               greatest(date_diff('second', newest, least(?::TIMESTAMP, (b.date + 1)::TIMESTAMP)), 0)
+                   / 3600.0 AS freshness_hours,
                CASE b.source {limits} END AS limit_hours
         FROM base b
     )
@@ -513,7 +512,7 @@ def build_data_trust(
     params: list = []
     for _ in range(5):
         params += [w.start, w.end]
-    params += [now.replace(tzinfo=None), now.replace(tzinfo=None), w.start, w.end]
+    params += [now.replace(tzinfo=None), w.start, w.end]
     return _replace(con, "data_trust", select, params, where_params=[w.start, w.end])
 
 

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
@@ -35,6 +36,32 @@ def _free_port() -> int:
 
 @pytest.fixture
 def webserver(tmp_path: Path):
+    yield from _serve(tmp_path)
+
+
+@pytest.fixture
+def webserver_after_a_broken_day(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A Dagster home in which a run over a corrupt day failed its blocking checks."""
+    import dagster as dg
+
+    from productops.runner import materialise
+    from productops.sample import write_sample
+    from productops.sample.corrupt import write_corrupt_day
+    from productops.settings import data_paths
+
+    monkeypatch.setenv("PRODUCTOPS_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("PRODUCTOPS_PII_SALT", "ui")
+    paths = data_paths()
+    end = date(2026, 3, 31)
+    write_sample(paths, days=14, scale=0.05, end=end)
+    write_corrupt_day(paths, end, scale=0.05)
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        outcome = materialise(end - timedelta(days=2), end, instance=instance)
+    assert outcome.failed_checks
+    yield from _serve(tmp_path)
+
+
+def _serve(tmp_path: Path):
     port = _free_port()
     env = {
         **os.environ,
@@ -82,3 +109,30 @@ def test_ui_serves_every_layer_with_its_checks(webserver: str) -> None:
     }
     assert checks["quarantine_rate"] is True and checks["volume_normal"] is False
     assert len(checks) == 9
+
+
+CHECK_RESULTS = """
+{
+  assetCheckExecutions(assetKey: {path: ["staging", "nps_responses"]}, checkName: "quarantine_rate", limit: 5) {
+    status
+    evaluation { success description metadataEntries { label ... on JsonMetadataEntry { jsonString } } }
+  }
+}
+"""
+
+
+def test_ui_shows_a_failed_check_with_its_examples(webserver_after_a_broken_day: str) -> None:
+    reply = httpx.post(
+        f"{webserver_after_a_broken_day}/graphql", json={"query": CHECK_RESULTS}, timeout=60
+    )
+    executions = reply.json()["data"]["assetCheckExecutions"]
+    failed = [e for e in executions if e["evaluation"] and not e["evaluation"]["success"]]
+    assert failed, executions
+    evaluation = failed[0]["evaluation"]
+    assert "quarantine_rate: FAILED" in evaluation["description"]
+    assert "score_out_of_range" in evaluation["description"]
+    examples = next(
+        m["jsonString"] for m in evaluation["metadataEntries"] if m["label"] == "examples"
+    )
+    assert "score_out_of_range" in examples and "_reexport.jsonl" in examples
+    assert "@" not in examples  # keys and values, never personal data
