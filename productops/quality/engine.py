@@ -16,10 +16,10 @@ import duckdb
 
 from productops import sql
 from productops.quality import gx
-from productops.quality.results import CheckOutcome, DayOutcome
+from productops.quality.results import CheckOutcome, DayOutcome, as_day, days_between
 from productops.quality.suites import EMAIL_PY, PHONE_PY, TableSuite
 from productops.settings import DataPaths
-from productops.staging import _raw_relation, raw_files
+from productops.staging import _raw_relation, raw_files, reconcile
 
 QUARANTINE_LIMIT = 0.05  # more than this share of a day's records quarantined fails ...
 QUARANTINE_MIN = 5  # ... once at least this many are: one bad record on a quiet day is noise
@@ -67,12 +67,6 @@ def check_names(suite: TableSuite) -> list[str]:
     return names
 
 
-def _days(start: date | None, end: date | None) -> list[date | None]:
-    if start is None or end is None:
-        return [None]
-    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
-
-
 def _where(start: date | None, end: date | None) -> tuple[str, list[Any]]:
     return ("true", []) if start is None else ("date BETWEEN ? AND ?", [start, end])
 
@@ -90,7 +84,7 @@ def evaluate(
     end: date | None,
     now: datetime,
 ) -> dict[str, CheckOutcome]:
-    days = _days(start, end)
+    days = days_between(start, end)
     out: dict[str, CheckOutcome] = {}
     gx_days = _gx_checks(con, suite, start, end, now, days)
     for name in check_names(suite):
@@ -126,7 +120,9 @@ def _gx_checks(
         if ts and suite.source.daily
         else ""
     )
-    columns = sorted({suite.key, *(e_col for e_col in _value_columns(suite)), *suite.text_columns})
+    columns = sorted(
+        {suite.key, *(e.column for e in suite.values if e.column), *suite.text_columns}
+    )
     query = f"SELECT date, {', '.join(columns)}{ts_flag} FROM {suite.table} WHERE {where}"
     query_params = ([now.replace(tzinfo=None)] if ts_flag else []) + params
     frame = con.sql(query, params=query_params).to_arrow_table().to_pandas()
@@ -164,7 +160,7 @@ def _gx_checks(
         examples: dict[date | None, list[dict[str, Any]]] = defaultdict(list)
         for row in res.unexpected_rows:
             day = row.get("date") if start is not None else None
-            day = day.date() if hasattr(day, "date") and not isinstance(day, date) else day
+            day = as_day(day)
             counts[day] += 1
             if len(examples[day]) < 10:
                 example = {"key": row.get(suite.key), "rule": res.what}
@@ -185,13 +181,6 @@ def _gx_checks(
             outcome.observed = float(outcome.unexpected_count)
             outcome.unexpected_percent = 100.0 * outcome.unexpected_count / total if total else None
     return by_family
-
-
-def _value_columns(suite: TableSuite) -> set[str]:
-    cols = set()
-    for e in suite.values:
-        cols.add(e.what.split()[0])
-    return cols
 
 
 def _from_gx(found: dict[date | None, DayOutcome], days: list[date | None]) -> list[DayOutcome]:
@@ -334,20 +323,12 @@ def _quarantine_rate(con, suite: TableSuite, start, end, days) -> list[DayOutcom
 def _reconciles(con, paths: DataPaths, suite: TableSuite, start, end, days) -> list[DayOutcome]:
     """Over the whole window, as staging dedupes it: a key whose versions span two days
     counts once, so a per-day comparison would report differences that are not there."""
-    files = raw_files(paths, suite.source, start, end)
-    where, params = _where(start, end)
-    raw, staged, quarantined = con.execute(
-        f"""SELECT (SELECT count(DISTINCT record_key) + count(*) FILTER (record_key IS NULL)
-                    FROM ({_raw_relation(files)})),
-                   (SELECT count(*) FROM {suite.table} WHERE {where}),
-                   (SELECT count(*) FROM quarantine.{suite.source.name} WHERE {where})""",
-        params + params,
-    ).fetchall()[0]
+    counts = reconcile(con, paths, suite.source, start, end)
+    raw, staged, quarantined = counts["raw_keys"], counts["staged"], counts["quarantined"]
     gap = raw - staged - quarantined
-    example = {"raw_keys": raw, "staged": staged, "quarantined": quarantined}
     detail = "" if gap == 0 else f"raw has {raw} keys, staging {staged} + quarantine {quarantined}"
     return [
-        DayOutcome(day, gap == 0, float(gap), abs(gap), examples=[example], detail=detail)
+        DayOutcome(day, gap == 0, float(gap), abs(gap), examples=[counts], detail=detail)
         for day in days
     ]
 

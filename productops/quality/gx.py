@@ -45,6 +45,7 @@ class Expectation:
     family: str
     build: Callable[[Any], Any]  # gx.expectations module -> Expectation instance
     what: str  # for people: "score between 0 and 10"
+    column: str | None = None  # the column it reads, fetched for the validation
 
 
 @dataclass

@@ -8,7 +8,8 @@ from datetime import date
 import duckdb
 
 from productops.quality import gx
-from productops.quality.results import CheckOutcome, DayOutcome
+from productops.quality.results import CheckOutcome, DayOutcome, as_day, days_between
+from productops.quality.suites import between, in_set
 
 
 @dataclass(frozen=True)
@@ -20,19 +21,11 @@ class MartSuite:
 
 
 def _between(column: str, low: float, high: float) -> gx.Expectation:
-    return gx.Expectation(
-        "metrics_consistent",
-        lambda e: e.ExpectColumnValuesToBeBetween(column=column, min_value=low, max_value=high),
-        f"{column} between {low:g} and {high:g}",
-    )
+    return between(column, low, high, family="metrics_consistent")
 
 
 def _true(flag: str, what: str) -> gx.Expectation:
-    return gx.Expectation(
-        "metrics_consistent",
-        lambda e: e.ExpectColumnValuesToBeInSet(column=flag, value_set=[True]),
-        what,
-    )
+    return in_set(flag, (True,), family="metrics_consistent", what=what)
 
 
 MART_SUITES = {
@@ -81,14 +74,13 @@ def evaluate_mart(
         .to_arrow_table()
         .to_pandas()
     )
-    days = {d: DayOutcome(d, True, 0.0) for d in _range(start, end)}
+    days = {d: DayOutcome(d, True, 0.0) for d in days_between(start, end)}
     if not frame.empty:
         for res in gx.validate(
             frame, f"mart_{suite.table}", list(suite.expectations), ["date", suite.key]
         ):
             for row in res.unexpected_rows:
-                day = row.get("date")
-                day = day.date() if hasattr(day, "date") and not isinstance(day, date) else day
+                day = as_day(row.get("date"))
                 outcome = days.setdefault(day, DayOutcome(day, True, 0.0))
                 outcome.passed = False
                 outcome.unexpected_count += 1
@@ -101,9 +93,3 @@ def evaluate_mart(
                     )
     return CheckOutcome("metrics_consistent", "ERROR", "0 rows breaking the metric's invariants",
                         sorted(days.values(), key=lambda d: d.day))  # fmt: skip
-
-
-def _range(start: date, end: date) -> list[date]:
-    from datetime import timedelta
-
-    return [start + timedelta(days=i) for i in range((end - start).days + 1)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import duckdb
@@ -29,6 +29,18 @@ CREATE OR REPLACE VIEW quality.blocked_days AS
 SELECT source, partition AS date, list(check_name ORDER BY check_name) AS failed_checks
 FROM quality.latest_results WHERE NOT passed AND severity = 'ERROR' GROUP BY ALL;
 """
+
+
+def days_between(start: date | None, end: date | None) -> list[date | None]:
+    """The days of a window; [None] for a table without days (the licence inventory)."""
+    if start is None or end is None:
+        return [None]
+    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+def as_day(value: Any) -> date | None:
+    """A day as GX reports it back from pandas (a Timestamp or a date) as a date."""
+    return value.date() if isinstance(value, datetime) or hasattr(value, "to_pydatetime") else value
 
 
 @dataclass

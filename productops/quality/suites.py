@@ -37,25 +37,30 @@ class TableSuite:
         return f"staging.{self.source.table}"
 
 
-def _between(column: str, low: float, high: float) -> Expectation:
+def between(column: str, low: float, high: float, family: str = "values_valid") -> Expectation:
     return Expectation(
-        "values_valid",
+        family,
         lambda e: e.ExpectColumnValuesToBeBetween(column=column, min_value=low, max_value=high),
         f"{column} between {low:g} and {high:g}",
+        column,
     )
 
 
-def _in_set(column: str, values: tuple[str, ...]) -> Expectation:
+def in_set(column: str, values: tuple, family: str = "values_valid", what: str = "") -> Expectation:
     return Expectation(
-        "values_valid",
+        family,
         lambda e: e.ExpectColumnValuesToBeInSet(column=column, value_set=list(values)),
-        f"{column} in {{{', '.join(values)}}}",
+        what or f"{column} in {{{', '.join(map(str, values))}}}",
+        column,
     )
 
 
 def _not_null(column: str, family: str = "values_valid") -> Expectation:
     return Expectation(
-        family, lambda e: e.ExpectColumnValuesToNotBeNull(column=column), f"{column} not null"
+        family,
+        lambda e: e.ExpectColumnValuesToNotBeNull(column=column),
+        f"{column} not null",
+        column,
     )
 
 
@@ -84,9 +89,9 @@ SUITES: dict[str, TableSuite] = {
         timestamp="responded_at",
         text_columns=("comment",),
         values=(
-            _between("score", 0, 10),
-            _in_set("category", ("promoter", "passive", "detractor")),
-            _in_set("survey_type", ("nps",)),
+            between("score", 0, 10),
+            in_set("category", ("promoter", "passive", "detractor")),
+            in_set("survey_type", ("nps",)),
         ),
     ),
     "feedback": TableSuite(
@@ -127,9 +132,9 @@ SUITES: dict[str, TableSuite] = {
         timestamp="created_at",
         text_columns=("subject", "body"),
         values=(
-            _in_set("origin", ("zendesk", "widget")),
-            _in_set("status", ("new", "open", "pending", "hold", "solved", "closed", "deleted")),
-            _between("rating", 1, 5),
+            in_set("origin", ("zendesk", "widget")),
+            in_set("status", ("new", "open", "pending", "hold", "solved", "closed", "deleted")),
+            between("rating", 1, 5),
         ),
     ),
     "social": TableSuite(
@@ -155,8 +160,8 @@ SUITES: dict[str, TableSuite] = {
         timestamp="created_at",
         text_columns=("title", "text"),
         values=(
-            _in_set("item_type", ("story", "comment")),
-            _between("points", 0, 1_000_000),
+            in_set("item_type", ("story", "comment")),
+            between("points", 0, 1_000_000),
             _not_null("text"),
         ),
     ),
@@ -181,8 +186,8 @@ SUITES: dict[str, TableSuite] = {
         timestamp="occurred_at",
         text_columns=("tool",),
         values=(
-            _in_set("event_type", ("user.authentication.sso",)),
-            _in_set(
+            in_set("event_type", ("user.authentication.sso",)),
+            in_set(
                 "outcome",
                 ("success", "failure", "allow", "deny", "challenge", "skipped", "unknown"),
             ),
@@ -206,11 +211,12 @@ SUITES: dict[str, TableSuite] = {
         required_fields={"licence_row": ("tool", "seats", "annual_cost", "currency", "owner")},
         text_columns=("owner",),
         values=(
-            _between("seats", 0, 1_000_000),
+            between("seats", 0, 1_000_000),
             Expectation(
                 "values_valid",
                 lambda e: e.ExpectColumnValuesToMatchRegex(column="currency", regex=r"^[A-Z]{3}$"),
                 "currency an ISO 4217 code",
+                "currency",
             ),
         ),
     ),
