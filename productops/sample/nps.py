@@ -66,7 +66,11 @@ def responses(company: Company) -> pl.DataFrame:
     comment = pick_phrases(rng, theme, negative)
     comment = pl.Series(np.where(category == 1, pick_neutral(rng, n), comment.to_numpy()))
     comment = add_emoji(rng, comment, 0.03)
-    comment = pl.Series(np.where(rng.random(n) < 0.6, comment.to_numpy(), None)).alias("comment")
+    # Typed on purpose: from a numpy object array polars infers Object when the first value is None.
+    keep = pl.Series(rng.random(n) < 0.6)
+    comment = pl.select(
+        pl.when(keep).then(pl.Series(comment, dtype=pl.String)).otherwise(None).alias("comment")
+    ).to_series()
     comment = messy.leak_pii(rng, comment, people, 0.01)
 
     plan_text = np.where(
