@@ -7,18 +7,19 @@ partition mapping, so the UI shows which partitions a late staging change makes 
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import dagster as dg
 import duckdb
 
-from assets.metadata import column_schema, markdown_preview
+from assets.metadata import column_schema, markdown_preview, report_late_partitions
 from assets.raw import OWNERS
 from assets.staging import WAREHOUSE_POOL, staging_key
 from pipelines.partitions import DAILY, window_dates
 from pipelines.policies import FOLLOW, FRESH_DAILY, GATED
-from productops import marts
+from productops import ledger, marts, overrides
 from productops.sources import SOURCES
+from productops.staging import days_of
 from productops.themes import load_taxonomy
 from resources import DuckDBWarehouse, ThemeTaxonomy
 
@@ -73,9 +74,23 @@ def mart_asset(spec: MartSpec) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse, themes: ThemeTaxonomy
     ) -> dg.MaterializeResult:
         start, end = window_dates(context)
+        table = f"marts.{spec.name}"
         with warehouse.connect() as con:
             marts.prepare(con, themes.load())
-            rows = spec.build(con, marts.Window(start, end))
+            days, late, seen = _days_to_build(con, table, spec, start, end)
+            rows = sum(spec.build(con, marts.Window(a, b)) for a, b in ledger.day_ranges(days))
+            # Recorded after the build: a crash in between rebuilds the same days next time.
+            con.execute("BEGIN TRANSACTION")
+            ledger.record_built(con, table, start, end)
+            ledger.record_changes(con, table, days)
+            ledger.record_consumed(con, table, seen)
+            con.execute("COMMIT")
+            if late:
+                context.log.info(
+                    f"Rebuilt {len(late)} earlier day(s) that late upstream changes reach: "
+                    f"{ledger.describe(late)}"
+                )
+                report_late_partitions(context, late, "late upstream change")
             preview = markdown_preview(
                 con,
                 f"SELECT * FROM marts.{spec.name} ORDER BY {spec.window_column} DESC LIMIT 5",
@@ -85,11 +100,36 @@ def mart_asset(spec: MartSpec) -> dg.AssetsDefinition:
             metadata={
                 "dagster/row_count": rows,
                 "dagster/column_schema": schema,
+                "late_days_rebuilt": len(late),
                 "preview": dg.MetadataValue.md(preview),
             }
         )
 
     return _mart
+
+
+def _look_backs(spec: MartSpec) -> dict[str, int]:
+    """Upstream table -> the days of history the mart reads from it (its partition mapping)."""
+    out = {}
+    for dep in spec.deps:
+        mapping = dep.partition_mapping
+        back = -mapping.start_offset if isinstance(mapping, dg.TimeWindowPartitionMapping) else 0
+        out[".".join(dep.asset_key.path)] = back
+    return out
+
+
+def _days_to_build(
+    con: duckdb.DuckDBPyConnection, table: str, spec: MartSpec, start: date, end: date
+) -> tuple[set[date], set[date], dict[str, int]]:
+    """The run's window, plus the days already built that upstream changes since the last
+    build reach (through each upstream's look-back); the late ones; the changes read."""
+    window = set(days_of(start, end))
+    reached, seen = ledger.pending_days(con, table, _look_backs(spec))
+    built = ledger.built_range(con, table)
+    withdrawn = overrides.withdrawn_days(con)
+    late = {d for d in reached if built and built[0] <= d <= built[1]} - window - withdrawn
+    overrides.restore_days(con, window & withdrawn)  # asked for again, on purpose
+    return window | late, late, seen
 
 
 def _data_trust(con: duckdb.DuckDBPyConnection, w: marts.Window) -> int:

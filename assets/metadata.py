@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import date
 from typing import Any
 
 import dagster as dg
@@ -30,3 +32,27 @@ def markdown_preview(
 def column_schema(con: duckdb.DuckDBPyConnection, table: str) -> dg.TableSchema:
     cols = table_columns(con, table)
     return dg.TableSchema(columns=[dg.TableColumn(c, t) for c, t in cols])
+
+
+def report_late_partitions(
+    context: dg.AssetExecutionContext, days: Iterable[date], why: str
+) -> list[str]:
+    """Record a materialization for each day outside the run's window that the step rebuilt.
+
+    A late update to day D rebuilds D in whichever run ingests it; these events keep
+    the asset's partitions in the UI honest about which days hold what. Days outside
+    the partitions definition (before its start, or after today) are left out.
+    """
+    partitions = context.assets_def.partitions_def
+    if partitions is None:
+        return []
+    keys = [d.isoformat() for d in sorted(set(days))]
+    valid = set(partitions.get_partition_keys()) if keys else set()
+    reported = [k for k in keys if k in valid]
+    for key in reported:
+        context.log_event(
+            dg.AssetMaterialization(
+                asset_key=context.asset_key, partition=key, metadata={"rebuilt_because": why}
+            )
+        )
+    return reported

@@ -5,10 +5,14 @@ file (a batch), so a run ingests every new file, whichever days it covers; the
 asset's partitions report what the lake holds for each day.
 """
 
+from datetime import date
+
 import dagster as dg
 
+from assets.metadata import report_late_partitions
 from pipelines.partitions import DAILY, window_dates
 from pipelines.policies import FRESH_DAILY, RAW
+from productops import ledger
 from productops.connectors.http import ConnectorError
 from productops.ingest import ingest_source
 from productops.sources import SOURCES, Source
@@ -66,14 +70,13 @@ def raw_asset(source: Source) -> dg.AssetsDefinition:
         rows = parquet_row_count(files)
         preview = raw_preview(files)
         if start is not None:
-            outside = sorted(
-                d for d in report.dates if not (start.isoformat() <= d <= end.isoformat())
-            )
+            outside = {d for d in map(date.fromisoformat, report.dates) if not start <= d <= end}
             if outside:
                 context.log.info(
                     f"New batches also hold records for {len(outside)} day(s) outside this run "
-                    f"({outside[0]} .. {outside[-1]}); materialise those partitions to stage them."
+                    f"({ledger.describe(outside)}); staging merges them in this run too."
                 )
+                report_late_partitions(context, outside, "records created on this day arrived")
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": int(rows),

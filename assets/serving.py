@@ -9,7 +9,7 @@ from assets.raw import OWNERS
 from assets.staging import WAREHOUSE_POOL
 from pipelines.policies import FOLLOW
 from productops.marts import CONTRACT_TABLES, ensure_tables
-from productops.serving import STORAGE_VERSION, publish
+from productops.serving import REPUBLISH_TAG, STORAGE_VERSION, publish
 from resources import DuckDBWarehouse
 
 
@@ -36,6 +36,10 @@ def publication(
     # blocking check stopped the metric marts, only data_trust was refreshed, so BI keeps
     # the last trusted metrics and sees at once which source failed and why.
     refreshed = set()
+    if context.run.tags.get(REPUBLISH_TAG) == "all":
+        # After a withdrawal: the warehouse's marts are the truth (blocked runs never
+        # touch them), so every table is published from there.
+        refreshed = set(CONTRACT_TABLES)
     for table in CONTRACT_TABLES:
         latest = context.instance.get_latest_materialization_event(mart_key(table))
         if latest is not None and latest.run_id == context.run.run_id:

@@ -6,10 +6,11 @@ with the rule and a reason naming the file, record and field.
 
 import dagster as dg
 
-from assets.metadata import column_schema, markdown_preview
+from assets.metadata import column_schema, markdown_preview, report_late_partitions
 from assets.raw import OWNERS, raw_key
 from pipelines.partitions import DAILY, window_dates
 from pipelines.policies import FOLLOW
+from productops import ledger
 from productops.sources import SOURCES, Source
 from productops.staging import build_staging
 from resources import DuckDBWarehouse
@@ -52,6 +53,12 @@ def staging_asset(source: Source) -> dg.AssetsDefinition:
             ).fetchall()
             preview = markdown_preview(con, f"SELECT * FROM {table} WHERE {where} LIMIT 5", params)
             schema = column_schema(con, table)
+        if result.late_days:
+            context.log.info(
+                f"Late batches touched {len(result.late_days)} earlier day(s), re-staged too: "
+                f"{ledger.describe(result.late_days)}"
+            )
+            report_late_partitions(context, result.late_days, "late batch in raw")
         if result.recreated:
             context.log.warning(
                 f"{table} changed shape and was rebuilt empty before this window was loaded: "
@@ -70,6 +77,7 @@ def staging_asset(source: Source) -> dg.AssetsDefinition:
                 "quarantined": result.quarantined,
                 "quarantined_by_rule": dg.MetadataValue.json(result.by_rule),
                 "raw_rows_read": result.raw_rows,
+                "late_days_restaged": len(result.late_days),
                 "preview": dg.MetadataValue.md(preview),
             }
         )

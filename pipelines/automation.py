@@ -1,6 +1,8 @@
 """When things run: a daily schedule for yesterday, and a sensor for files dropped in landing."""
 
-from datetime import UTC, datetime, timedelta
+import hashlib
+import json
+from datetime import UTC, date, datetime
 
 import dagster as dg
 from dagster._core.storage.tags import (
@@ -8,12 +10,11 @@ from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_START_TAG,
 )
 
-from productops.ingest import landing_files
-from productops.settings import SOURCES
+from pipelines.partitions import DAILY
+from productops import ledger
+from productops.ingest import LandingFileError, Manifest, cached_digest, file_days, landing_files
+from productops.sources import SOURCES
 from resources import DataFolder
-
-# A dropped file usually holds recent days; re-staging the last week picks up its records.
-LANDING_LOOKBACK_DAYS = 7
 
 # Declarative automation (see pipelines/policies.py) runs only while this sensor is on.
 automation_sensor = dg.AutomationConditionSensorDefinition(
@@ -43,31 +44,56 @@ daily_schedule = dg.build_schedule_from_partitioned_job(
     job=daily_refresh,
     minimum_interval_seconds=60,
     description=(
-        "Watches data/landing/<source>/ and, when a file appears or changes, materialises "
-        f"the last {LANDING_LOOKBACK_DAYS} days in one run."
+        "Watches data/landing/<source>/ and, when a file with new content appears (by its "
+        "SHA-256, whatever its name or modification time), materialises exactly the days "
+        "its records touch."
     ),
     default_status=dg.DefaultSensorStatus.STOPPED,
 )
 def landing_sensor(context: dg.SensorEvaluationContext, data: DataFolder) -> dg.SensorResult:
     paths = data.paths
-    stamp = max(
-        (f.stat().st_mtime_ns for s in SOURCES for f in landing_files(paths, s)),
-        default=0,
+    now = datetime.now(UTC)
+    # The cursor holds the files already asked for and not yet ingested, by content.
+    asked: set[str] = (
+        set(json.loads(context.cursor)) if (context.cursor or "").startswith("[") else set()
     )
-    if stamp <= int(context.cursor or 0):
-        return dg.SensorResult(skip_reason="No new landing files")
-    end = datetime.now(UTC).date() - timedelta(days=1)
-    start = end - timedelta(days=LANDING_LOOKBACK_DAYS - 1)
+    new_days: dict[str, list[date]] = {}
+    still_pending: set[str] = set()
+    for source in SOURCES.values():
+        manifest = Manifest(paths, source.name)
+        known, index = manifest.batches(), manifest.file_index()
+        for path in landing_files(paths, source.name):
+            rel = str(path.relative_to(paths.root))
+            batch_id = cached_digest(index, rel, path)[:16]
+            if batch_id in known:
+                continue
+            if batch_id in asked:
+                still_pending.add(batch_id)
+                continue
+            try:
+                new_days[batch_id] = file_days(path, source, now)
+            except LandingFileError:
+                new_days[batch_id] = []  # the run reports it; any day will do
+    if not new_days:
+        return dg.SensorResult(
+            skip_reason="No new landing files", cursor=json.dumps(sorted(still_pending))
+        )
+    last = DAILY.get_last_partition_key()
+    first = DAILY.get_first_partition_key()
+    days = {min(max(d.isoformat(), first), last) for ds in new_days.values() for d in ds} or {last}
+    ranges = ledger.day_ranges(date.fromisoformat(d) for d in days)
+    batches = ",".join(sorted(new_days))
     return dg.SensorResult(
         run_requests=[
             # A range is asked for through these tags (RunRequest takes no range argument).
             dg.RunRequest(
-                run_key=f"landing-{stamp}",
+                run_key=f"landing-{hashlib.sha256(batches.encode()).hexdigest()[:16]}-{a}-{b}",
                 tags={
-                    ASSET_PARTITION_RANGE_START_TAG: start.isoformat(),
-                    ASSET_PARTITION_RANGE_END_TAG: end.isoformat(),
+                    ASSET_PARTITION_RANGE_START_TAG: a.isoformat(),
+                    ASSET_PARTITION_RANGE_END_TAG: b.isoformat(),
                 },
             )
+            for a, b in ranges
         ],
-        cursor=str(stamp),
+        cursor=json.dumps(sorted(still_pending | set(new_days))),
     )

@@ -2,12 +2,15 @@
 
 productops sample   write the sample company's landing files
 productops run      materialise the asset graph for a window of days
-productops summary  rows per layer, quarantine and reconciliation
+productops summary  rows per layer, quarantine and reconciliation, headline figures
+productops accept   accept a day that failed a blocking check (or --undo)
+productops withdraw take days out of the metrics and republish
 """
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
 import time
 import warnings
@@ -94,15 +97,22 @@ def cmd_run(args: argparse.Namespace) -> int:
             if status != "started":
                 progress.advance(task)
 
+        def on_notice(message: str) -> None:
+            progress.console.print(f"[yellow]{message}.[/yellow]")
+
         try:
             outcome = materialise(
-                start, end, select=args.select or None, on_step=on_step,
+                start, end, select=args.select or None, on_step=on_step, on_notice=on_notice,
                 log_level="DEBUG" if args.verbose else "INFO",
             )  # fmt: skip
         except Exception as exc:  # a selection that matches nothing, a broken definition
             console.print(f"[red]Could not start the run: {exc}[/red]")
             return 2
     took = time.perf_counter() - started
+    if outcome.recovered:
+        console.print(
+            f"[yellow]Recovered before starting: {outcome.recovered.describe()}.[/yellow]"
+        )
     for warning in outcome.warnings:
         console.print(f"[yellow]warning: {warning}[/yellow]")
     if outcome.failed_checks:
@@ -145,15 +155,126 @@ def cmd_summary(args: argparse.Namespace) -> int:
             "[green]yes[/green]" if c.reconciled else "[red]NO[/red]",
         )  # fmt: skip
     console.print(table)
+    for c in counts:
+        if c.raw_rows == 0:
+            console.print(f"[yellow]warning: {c.source} has delivered nothing yet.[/yellow]")
+    _print_headline(paths)
     console.print(
-        "raw keys = distinct record ids (and records without one); staging + quarantine "
-        "must equal them.\n"
+        "raw keys = distinct record ids (and records without one) per day; staging + "
+        "quarantine must equal them on every day.\n"
         f"Landing files: {paths.landing}\nRaw lake:      {paths.raw}\n"
         f"Warehouse:     {paths.warehouse}\n"
+        f"Serving (BI):  {paths.serving}\n"
         "Quarantined rows and why: SELECT rule, reason FROM quarantine.<source>\n"
         "Dagster UI:    make ui, then http://127.0.0.1:3000"
     )
     return 0 if all(c.reconciled for c in counts) else 1
+
+
+def _republish(
+    start: date, end: date, select: list[str], tags: dict[str, str] | None = None
+) -> int:
+    from productops.runner import ensure_dagster_home, materialise
+
+    ensure_dagster_home()
+    with console.status("Republishing..."):
+        outcome = materialise(start, end, select=select, tags=tags,
+                              on_notice=lambda m: console.print(f"[yellow]{m}.[/yellow]"))  # fmt: skip
+    if not outcome.success:
+        for line in outcome.failed_checks + outcome.errors:
+            console.print(f"[red]  - {line}[/red]")
+        console.print(f"[red]Republishing failed (run {outcome.run_id}).[/red]")
+        return 1
+    console.print(f"[green]Republished (run {outcome.run_id}).[/green]")
+    return 0
+
+
+def _warehouse_write(paths):
+    """The warehouse, opened for a change a person makes, under the data folder's run lock."""
+    from contextlib import ExitStack
+
+    from productops import sql
+    from productops.recovery import data_folder_lock
+    from productops.settings import pii_salt
+
+    stack = ExitStack()
+    stack.enter_context(
+        data_folder_lock(paths, on_wait=lambda h: console.print(f"Waiting for {h}..."))
+    )
+    return stack, stack.enter_context(sql.connect(paths.warehouse, salt=pii_salt(paths)))
+
+
+def cmd_accept(args: argparse.Namespace) -> int:
+    from productops import overrides
+
+    paths = data_paths()
+    if not paths.warehouse.exists():
+        console.print(f"[red]No warehouse at {paths.warehouse}: nothing to accept.[/red]")
+        return 2
+    now = datetime.now(UTC)
+    stack, con = _warehouse_write(paths)
+    with stack:
+        try:
+            if args.undo:
+                done = overrides.undo_accept(con, args.source, args.date, by=args.by, now=now)
+            else:
+                done = overrides.accept(
+                    con, args.source, args.date, reason=args.reason or "", by=args.by, now=now
+                )
+        except overrides.OverrideError as exc:
+            console.print(f"[red]{exc}[/red]")
+            return 2
+    verb = "Restored the failures of" if args.undo else "Accepted"
+    console.print(f"{verb} {args.source} on {args.date}: {', '.join(done.checks)} (by {args.by}).")
+    return _republish(args.date, args.date, ["group:marts", "group:serving"])
+
+
+def cmd_withdraw(args: argparse.Namespace) -> int:
+    from productops import overrides
+    from productops.serving import REPUBLISH_TAG
+
+    paths = data_paths()
+    end = args.end or args.start
+    if end < args.start:
+        console.print(f"[red]--start {args.start} is after --end {end}[/red]")
+        return 2
+    if not paths.warehouse.exists():
+        console.print(f"[red]No warehouse at {paths.warehouse}: nothing to withdraw.[/red]")
+        return 2
+    stack, con = _warehouse_write(paths)
+    with stack:
+        try:
+            rows = overrides.withdraw(con, args.start, end, reason=args.reason or "", by=args.by,
+                                      now=datetime.now(UTC))  # fmt: skip
+        except overrides.OverrideError as exc:
+            console.print(f"[red]{exc}[/red]")
+            return 2
+    console.print(f"Withdrew {args.start} .. {end} from the metrics: {rows:,} mart rows deleted.")
+    today = datetime.now(UTC).date()
+    return _republish(today, today, ["serving/publication"], {REPUBLISH_TAG: "all"})
+
+
+def _print_headline(paths) -> None:
+    from productops.summary import headline
+
+    found = headline(paths)
+    if found is None:
+        console.print(f"Nothing published to {paths.serving} yet.")
+        return
+    f = found.figures
+    table = Table(title=f"Latest published day: {found.day}", title_justify="left")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for name, value in f.items():
+        shown = (
+            "-" if value is None else f"{value:,.2f}" if isinstance(value, float) else f"{value:,}"
+        )
+        table.add_row(name, shown)
+    console.print(table)
+    for source in found.silent:
+        console.print(f"[yellow]warning: {source} delivered no records on {found.day}.[/yellow]")
+    for source, notes in found.untrusted:
+        console.print(f"[yellow]{source} is not trusted on {found.day}: {notes}[/yellow]")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -183,6 +304,22 @@ def parser() -> argparse.ArgumentParser:
     )
     r.add_argument("-v", "--verbose", action="store_true", help="Dagster's DEBUG logs too")
     r.set_defaults(func=cmd_run)
+    by = getpass.getuser()
+    a = sub.add_parser(
+        "accept", help="accept a day that failed a blocking check (recorded, reversible)"
+    )
+    a.add_argument("source", help="nps, feedback, social, tool_usage or licences")
+    a.add_argument("date", type=_date, help="the day, YYYY-MM-DD")
+    a.add_argument("--reason", help="why the day can be trusted (required)")
+    a.add_argument("--by", default=by, help=f"who accepts it (default: {by})")
+    a.add_argument("--undo", action="store_true", help="restore the failures instead")
+    a.set_defaults(func=cmd_accept)
+    w = sub.add_parser("withdraw", help="take days out of the metrics and republish")
+    w.add_argument("--start", type=_date, required=True, help="first day to withdraw")
+    w.add_argument("--end", type=_date, help="last day (default: --start)")
+    w.add_argument("--reason", help="why (required), e.g. 'run for the wrong dates'")
+    w.add_argument("--by", default=by, help=f"who withdraws them (default: {by})")
+    w.set_defaults(func=cmd_withdraw)
     m = sub.add_parser("summary", help="rows per layer, quarantine and reconciliation")
     m.set_defaults(func=cmd_summary)
     return p

@@ -15,7 +15,7 @@ import logging
 import os
 import shutil
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -25,6 +25,7 @@ import polars.selectors as cs
 from productops import sql
 from productops.settings import DataPaths
 from productops.sources import Source
+from productops.sources.base import plausible_created
 
 LOG = logging.getLogger(__name__)
 SUPPORTED = (".jsonl", ".ndjson", ".json", ".csv", ".parquet")
@@ -181,12 +182,73 @@ def _atomic_write_text(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def _stamp(path: Path) -> dict[str, int]:
+    """What identifies a file's content without reading it. A file moved or copied in with
+    its old modification time (`mv`, `cp -p`, `rsync -t`, unzip) still gets a new inode and
+    change time, which no tool can set back."""
+    st = path.stat()
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "ctime_ns": st.st_ctime_ns,
+            "inode": st.st_ino}  # fmt: skip
+
+
+def cached_digest(index: dict[str, dict[str, int | str]], rel: str, path: Path) -> str:
+    """The file's SHA-256, from `index` when its stamp is unchanged; `index` is updated."""
+    stamp = _stamp(path)
+    cached = index.get(rel)
+    if cached and all(cached.get(k) == v for k, v in stamp.items()):
+        return str(cached["sha256"])
+    digest = file_digest(path)
+    index[rel] = {**stamp, "sha256": digest}
+    return digest
+
+
 def landing_files(paths: DataPaths, source: str) -> list[Path]:
     """Files in the source's landing folder, oldest name first; dot-files are in flight."""
     folder = paths.landing_dir(source)
     if not folder.exists():
         return []
     return sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+
+
+def _dated_records_sql(source: Source) -> str:
+    """The records of `landing_records` with provenance, key and the raw day they go to.
+
+    Parameters: source, shape, batch id, ingestion time, file, shape, ingestion time.
+    """
+    return f"""
+        WITH typed AS (
+            SELECT ?::VARCHAR AS source, ?::VARCHAR AS shape, ?::VARCHAR AS batch_id,
+                   ?::TIMESTAMP AS ingested_at, ?::VARCHAR AS file,
+                   record_no::BIGINT AS record_no,
+                   CASE WHEN json_valid(record) THEN TRY(({source.key})::VARCHAR) END AS record_key,
+                   CASE WHEN json_valid(record) THEN TRY(({source.created})::TIMESTAMP) END AS created,
+                   record,
+                   CASE WHEN json_valid(record) AND json_type(record) = 'OBJECT' THEN NULL
+                        ELSE 'not a JSON object' END AS parse_error
+            FROM (SELECT record_no, record, ? AS shape, ?::TIMESTAMP AS ingested_at
+                  FROM landing_records)
+        )
+        SELECT * EXCLUDE (created),
+               CASE WHEN {plausible_created("created")} THEN created::DATE
+                    ELSE ingested_at::DATE END AS created_date
+        FROM typed
+    """
+
+
+def file_days(path: Path, source: Source, now: datetime) -> list[date]:
+    """The raw days a landing file's records would go to, without ingesting it.
+
+    Raises LandingFileError when the file cannot be read at all.
+    """
+    with sql.connect() as con:
+        shape, records = read_landing_file(path, source, con)
+        con.register("landing_records", records)
+        at = now.replace(tzinfo=None)
+        days = con.execute(
+            f"SELECT DISTINCT strftime(created_date, '%Y-%m-%d') FROM ({_dated_records_sql(source)})",
+            [source.name, shape, "", at, str(path), shape, at],
+        ).fetchall()
+    return sorted(date.fromisoformat(d) for (d,) in days)
 
 
 def _write_batch(
@@ -197,21 +259,17 @@ def _write_batch(
     shape: str,
     records: pl.DataFrame,
 ) -> None:
-    """Split the batch's records by creation date and move them into the lake."""
+    """Split the batch's records by creation date and move them into the lake.
+
+    Key and creation time are evaluated with TRY, so no value can fail the batch. A
+    record whose creation time is missing or implausible (see `plausible_created`) is
+    filed under the day it arrived: a run for that day stages it, and staging
+    quarantines it with the reason. Dates stay text here: a year 99999 is valid in
+    DuckDB but not in Python.
+    """
     con.register("landing_records", records)
     con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE batch AS
-        SELECT ?::VARCHAR AS source, ?::VARCHAR AS shape, ?::VARCHAR AS batch_id,
-               ?::TIMESTAMP AS ingested_at, ?::VARCHAR AS file,
-               record_no::BIGINT AS record_no,
-               CASE WHEN json_valid(record) THEN ({source.key}) END AS record_key,
-               CASE WHEN json_valid(record) THEN ({source.created})::DATE END AS created_date,
-               record,
-               CASE WHEN json_valid(record) AND json_type(record) = 'OBJECT' THEN NULL
-                    ELSE 'not a JSON object' END AS parse_error
-        FROM (SELECT record_no, record, ? AS shape, ?::TIMESTAMP AS ingested_at FROM landing_records)
-        """,
+        f"CREATE OR REPLACE TEMP TABLE batch AS {_dated_records_sql(source)}",
         [
             source.name,
             shape,
@@ -223,17 +281,14 @@ def _write_batch(
         ],
     )
     con.unregister("landing_records")
-    # Records without a usable creation time join the batch's own latest day (or the
-    # ingestion day), so they reach staging with the batch and are quarantined there.
-    fallback = con.execute("SELECT max(created_date) FROM batch").fetchone()[0]
-    fallback = fallback or datetime.fromisoformat(batch.ingested_at).date()
-    con.execute("UPDATE batch SET created_date = ? WHERE created_date IS NULL", [fallback])
     batch.rows, batch.bad_records = con.execute(
         "SELECT count(*), count(parse_error) FROM batch"
     ).fetchone()
     batch.dates = [
-        d.isoformat()
-        for (d,) in con.execute("SELECT DISTINCT created_date FROM batch ORDER BY 1").fetchall()
+        d
+        for (d,) in con.execute(
+            "SELECT DISTINCT strftime(created_date, '%Y-%m-%d') FROM batch ORDER BY 1"
+        ).fetchall()
     ]
     tmp = paths.lake / "_tmp" / source.name / batch.batch_id
     shutil.rmtree(tmp, ignore_errors=True)
@@ -268,12 +323,7 @@ def ingest_source(
         for i, path in enumerate(files, 1):
             rel = str(path.relative_to(paths.root))
             stat = path.stat()
-            cached = index.get(rel)
-            if cached and cached["size"] == stat.st_size and cached["mtime_ns"] == stat.st_mtime_ns:
-                digest = str(cached["sha256"])
-            else:
-                digest = file_digest(path)
-                index[rel] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": digest}
+            digest = cached_digest(index, rel, path)
             batch_id = digest[:16]
             if batch_id in known:
                 if known[batch_id].file != rel:
@@ -299,8 +349,11 @@ def ingest_source(
                         f"{rel}: {source.name} does not read {path.suffix} files"
                     )
                 _write_batch(con, paths, source, batch, shape, records)
-            except LandingFileError as exc:
-                batch.status, batch.reason = "rejected", str(exc)
+            except (LandingFileError, duckdb.Error, pl.exceptions.PolarsError) as exc:
+                # Content that no record-level rule can hold; the machine's own errors
+                # (disk, permissions) are not the file's fault and fail the step instead.
+                reason = str(exc) if isinstance(exc, LandingFileError) else f"{rel}: {exc}"
+                batch.status, batch.reason = "rejected", reason
                 log.error(
                     f"Landing file rejected: {exc}. The file stays in landing; fix it and drop it again."
                 )

@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta
 
 import duckdb
 
+from productops import ledger
 from productops.quality.results import RESULTS_DDL
 from productops.sentiment import CACHE, LABEL_MACRO, ensure_scored
 from productops.sql import table_columns
@@ -95,6 +96,7 @@ def prepare(con: duckdb.DuckDBPyConnection, taxonomy: Taxonomy) -> None:
     """The marts schema, the trusted views of staging, and the macros the builders use."""
     con.execute("CREATE SCHEMA IF NOT EXISTS marts")
     con.execute(RESULTS_DDL)
+    ledger.ensure(con)
     existing = {t for (t,) in con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'staging'").fetchall()}  # fmt: skip
     for source, table in TRUSTED.items():
@@ -442,7 +444,10 @@ CHECKS_PER_DAY = """
            count(*) FILTER (NOT r.passed) AS checks_failed,
            count(*) FILTER (NOT r.passed AND r.severity = 'ERROR') AS blocking_failed,
            string_agg(CASE WHEN NOT r.passed THEN r.check_name || ' (' || r.severity || '): '
-                           || r.description END, '; ' ORDER BY r.severity, r.check_name) AS notes
+                           || r.description
+                           WHEN starts_with(r.run_id, 'accepted:')
+                           THEN r.check_name || ' ' || r.description END,
+                      '; ' ORDER BY r.severity, r.check_name) AS notes
     FROM (SELECT d::DATE AS date FROM generate_series(?::DATE, ?::DATE, INTERVAL 1 DAY) t(d)) cal
     JOIN quality.latest_results r ON r.partition = cal.date OR r.partition IS NULL
     GROUP BY ALL
@@ -455,9 +460,12 @@ def build_data_trust(
     """Per day and source: rows, quarantine, checks, freshness and whether to trust it.
 
     `checks` is SQL yielding (date, source, checks_run, checks_failed, blocking_failed,
-    notes), by default the latest quality results. Freshness is measured at the end of
-    the day, or at `now` for today: how old the newest record was when the day closed.
-    A source is trusted on a day when no blocking check failed and it was fresh enough.
+    notes), by default the latest quality results. Freshness is how old the newest record
+    was when this run published the day (`now`) for today and yesterday, the days a daily
+    run publishes; for older days it is measured at the day's close, so rebuilding the
+    past gives the same table. A source is trusted on a day when no blocking check
+    failed, it was fresh enough and, for a daily source, at least one record arrived:
+    absence is not trust.
     """
     checks = checks or CHECKS_PER_DAY
     daily = [
@@ -489,8 +497,9 @@ def build_data_trust(
         SELECT b.*,
                -- Measured when the day closed (or now, for today), so past days rebuild the
                -- same; an inventory delivered after a day counts as fresh for it.
-               greatest(date_diff('second', newest, least(?::TIMESTAMP, (b.date + 1)::TIMESTAMP)), 0)
-                   / 3600.0 AS freshness_hours,
+               greatest(date_diff('second', newest,
+                   CASE WHEN b.date >= ?::TIMESTAMP::DATE - 1 THEN ?::TIMESTAMP
+                        ELSE (b.date + 1)::TIMESTAMP END), 0) / 3600.0 AS freshness_hours,
                CASE b.source {limits} END AS limit_hours
         FROM base b
     )
@@ -498,9 +507,11 @@ def build_data_trust(
            coalesce(c.checks_run, 0) AS checks_run, coalesce(c.checks_failed, 0) AS checks_failed,
            round(t.freshness_hours, 2) AS freshness_hours,
            coalesce(c.blocking_failed, 0) = 0 AND coalesce(t.freshness_hours <= t.limit_hours, false)
-               AS trusted,
+               AND (t.source = 'licences' OR t.rows_loaded > 0) AS trusted,
            nullif(concat_ws('; ',
                c.notes,
+               CASE WHEN t.source <> 'licences' AND t.rows_loaded = 0
+                    THEN 'no records arrived for this day' END,
                CASE WHEN t.freshness_hours IS NULL THEN 'no records in the last 7 days'
                     WHEN t.freshness_hours > t.limit_hours
                     THEN format('stale: newest record {{}} h old (limit {{}} h)',
@@ -512,7 +523,7 @@ def build_data_trust(
     params: list = []
     for _ in range(5):
         params += [w.start, w.end]
-    params += [now.replace(tzinfo=None), w.start, w.end]
+    params += [now.replace(tzinfo=None), now.replace(tzinfo=None), w.start, w.end]
     return _replace(con, "data_trust", select, params, where_params=[w.start, w.end])
 
 

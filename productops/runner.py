@@ -10,7 +10,7 @@ import threading
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -18,6 +18,9 @@ from dagster._core.storage.tags import (  # the public tag names for partition-r
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
 )
+
+from productops.recovery import Recovery, data_folder_lock, recover, run_tags
+from productops.settings import data_paths
 
 # Republished after a blocking check failed: built from check results, not from the data.
 TRUST_ASSETS = ("marts/data_trust", "serving/publication")
@@ -32,6 +35,7 @@ class RunOutcome:
     failed_checks: list[str] = field(default_factory=list)  # blocking checks that failed
     warnings: list[str] = field(default_factory=list)  # WARN checks that failed
     trust_run_id: str | None = None
+    recovered: Recovery | None = None  # what earlier, killed runs had left and was repaired
 
 
 def resolve_selection(select: Sequence[str], graph) -> list[dg.AssetKey]:
@@ -67,6 +71,7 @@ def _run(
     keys: list[dg.AssetKey] | None,
     window: tuple[date, date],
     log_level: str,
+    tags: dict[str, str] | None = None,
 ) -> dg.ExecuteInProcessResult:
     return job.execute_in_process(
         instance=instance,
@@ -77,7 +82,8 @@ def _run(
         tags={
             ASSET_PARTITION_RANGE_START_TAG: window[0].isoformat(),
             ASSET_PARTITION_RANGE_END_TAG: window[1].isoformat(),
-            "productops/entry": "cli",
+            **run_tags(),
+            **(tags or {}),
         },
     )
 
@@ -110,7 +116,9 @@ def materialise(
     select: Sequence[str] | None = None,
     instance: dg.DagsterInstance | None = None,
     on_step: Callable[[str, str, int], None] | None = None,
+    on_notice: Callable[[str], None] | None = None,
     log_level: str = "INFO",
+    tags: dict[str, str] | None = None,
 ) -> RunOutcome:
     """Materialise the selected assets (all by default) for the days start..end.
 
@@ -118,13 +126,42 @@ def materialise(
     small run then republishes data_trust (built from the check results), so that BI
     sees which source failed while its metric tables stay at the last trusted state.
     `on_step(step_key, status, total_steps)` is called from a watcher thread as steps end.
+    The run holds the data folder's lock throughout (`productops.recovery`); `on_notice`
+    hears when it has to wait for another run, and what a killed earlier run left behind.
     """
+    today = datetime.now(UTC).date()
+    if end > today:
+        raise ValueError(
+            f"the window ends on {end}, after today ({today}, UTC): no data can have arrived "
+            "for those days, and an empty day must not be published as trusted. "
+            "Use --end with today or an earlier day."
+        )
+    paths = data_paths()
+    instance = instance or dg.DagsterInstance.get()
+    notice = on_notice or (lambda _: None)
+    with data_folder_lock(paths, on_wait=lambda holder: notice(f"Waiting for {holder} to finish")):
+        recovered = recover(instance, paths)
+        if recovered:
+            notice(f"Recovered before starting: {recovered.describe()}")
+        outcome = _materialise(start, end, select, instance, on_step, log_level, tags)
+    outcome.recovered = recovered
+    return outcome
+
+
+def _materialise(
+    start: date,
+    end: date,
+    select: Sequence[str] | None,
+    instance: dg.DagsterInstance,
+    on_step: Callable[[str, str, int], None] | None,
+    log_level: str,
+    tags: dict[str, str] | None,
+) -> RunOutcome:
     from pipelines.definitions import defs  # imported late: loading the graph costs seconds
 
     job = defs.resolve_job_def("daily_refresh")
     graph = defs.resolve_asset_graph()
     keys = resolve_selection(select, graph) if select else None
-    instance = instance or dg.DagsterInstance.get()
     assets = set(keys) if keys else set(job.asset_layer.executable_asset_keys)
     total = len(assets) + len(graph.get_check_keys_for_assets(assets))
     outcome = RunOutcome(run_id=str(uuid.uuid4()), success=False)
@@ -141,7 +178,7 @@ def materialise(
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
     try:
-        result = _run(job, instance, outcome.run_id, keys, (start, end), log_level)
+        result = _run(job, instance, outcome.run_id, keys, (start, end), log_level, tags)
     finally:
         done.set()
         watcher.join()

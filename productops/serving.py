@@ -23,6 +23,8 @@ from productops.marts import CONTRACT_TABLES
 # Written in DuckDB's v1.0.0 storage format, which every DuckDB since 1.0 reads: the
 # Python, JDBC (Metabase), duckdb-engine (Superset) and Node (Evidence) drivers included.
 STORAGE_VERSION = "v1.0.0"
+# A run tagged with this (value "all") publishes every table from the warehouse.
+REPUBLISH_TAG = "productops/republish"
 
 
 @dataclass(frozen=True)

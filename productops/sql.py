@@ -41,6 +41,9 @@ CREATE OR REPLACE TEMP MACRO redact(t, who) AS
          ELSE replace(regexp_replace(regexp_replace(t, '{EMAIL_RE}', '[email]', 'g'),
                                      '{PHONE_RE}', '[phone]', 'g'), trim(who), '[name]')
     END;
+-- Epoch seconds as a UTC timestamp; NULL (not an error) when out of range, so that no
+-- value in a file can fail a step.
+CREATE OR REPLACE TEMP MACRO epoch_ts(x) AS TRY(to_timestamp(x))::TIMESTAMP;
 CREATE OR REPLACE TEMP MACRO pii_hash(x) AS
     CASE WHEN nullif(trim(x), '') IS NULL THEN NULL
          ELSE sha256(getvariable('pii_salt') || lower(trim(x))) END;

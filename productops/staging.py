@@ -15,8 +15,11 @@ from pathlib import Path
 
 import duckdb
 
+from productops import ledger
+from productops.ingest import Manifest
 from productops.settings import DataPaths
 from productops.sources import Rule, Source
+from productops.sources.base import EARLIEST_CREATED, plausible_created
 from productops.sql import table_columns
 
 # The raw lake's columns (see `productops.ingest`), for windows that have no file yet.
@@ -43,21 +46,40 @@ class StagingResult:
     by_rule: dict[str, int]
     files: int
     recreated: bool = False  # the table's columns changed: other days must be re-run
+    # Days outside the window that were re-staged because a late batch touched them.
+    late_days: tuple[date, ...] = ()
+
+
+def days_of(start: date, end: date) -> list[date]:
+    return [start + timedelta(days=k) for k in range((end - start).days + 1)]
 
 
 def raw_files(paths: DataPaths, source: Source, start: date | None, end: date | None) -> list[Path]:
     """The raw Parquet files of a window (every file, for a source that is not daily)."""
-    folder = paths.raw / source.name
-    if not folder.exists():
-        return []
     if start is None or end is None:
-        return sorted(folder.glob("date=*/*.parquet"))
+        folder = paths.raw / source.name
+        return sorted(folder.glob("date=*/*.parquet")) if folder.exists() else []
+    return raw_files_of_days(paths, source, days_of(start, end))
+
+
+def raw_files_of_days(paths: DataPaths, source: Source, days: list[date]) -> list[Path]:
+    folder = paths.raw / source.name
     files: list[Path] = []
-    day = start
-    while day <= end:
+    for day in sorted(days):
         files.extend(sorted((folder / f"date={day.isoformat()}").glob("*.parquet")))
-        day += timedelta(days=1)
     return files
+
+
+def pending_batches(
+    con: duckdb.DuckDBPyConnection, paths: DataPaths, source: Source
+) -> dict[str, list[date]]:
+    """Batches in the lake that staging has not merged yet, with the days they touched."""
+    merged = ledger.merged_batches(con, source.name)
+    return {
+        b.batch_id: [date.fromisoformat(d) for d in b.dates]
+        for b in Manifest(paths, source.name).batches().values()
+        if b.status == "ingested" and b.batch_id not in merged
+    }
 
 
 def parquet_row_count(files: list[Path]) -> int:
@@ -97,6 +119,11 @@ def _base_rules(source: Source) -> tuple[Rule, ...]:
             Rule("unparseable_timestamp", "created_at", "created_at IS NULL", source.created_value,
                  "is missing or not a valid timestamp")
         )  # fmt: skip
+        rules.append(
+            Rule("implausible_timestamp", "created_at", f"NOT {plausible_created('created_at')}",
+                 source.created_value,
+                 f"is before {EARLIEST_CREATED} or later than a day after the record arrived")
+        )  # fmt: skip
     return (*rules, *source.rules)
 
 
@@ -127,12 +154,17 @@ def _window_sql(source: Source, raw_relation: str) -> str:
         FROM raw
     ),
     timed AS (
-        SELECT *, ({source.created}) AS created_at, ({source.version}) AS _version FROM versions
+        SELECT *, TRY(({source.created})::TIMESTAMP) AS created_at,
+               TRY({source.version}) AS _version
+        FROM versions
     ),
     latest AS (
+        -- The latest version of a key on its day: every version of a record is filed under
+        -- its creation day, so a day holds whole histories, and staging a day alone is right.
+        -- An inventory (not daily) keeps the latest row per key across all its files.
         SELECT * FROM timed
         QUALIFY row_number() OVER (
-            PARTITION BY coalesce(record_key, batch_id || '#' || record_no::VARCHAR)
+            PARTITION BY coalesce(record_key, batch_id || '#' || record_no::VARCHAR){", date" if source.daily else ""}
             ORDER BY _version DESC NULLS LAST, ingested_at DESC, batch_id DESC, record_no DESC
         ) = 1
     )
@@ -176,13 +208,25 @@ def build_staging(
     start: date | None,
     end: date | None,
 ) -> StagingResult:
-    """Replace the window [start, end] of the source's staging and quarantine tables.
+    """Bring the source's staging and quarantine tables up to date for [start, end].
 
-    `con` must have the shared macros and a PII salt (`productops.sql.prepare`).
-    For a source that is not daily, pass None for both: the whole table is replaced.
+    Besides the window, every day touched by a batch staging has not merged yet is
+    re-staged (late updates, records filed under their arrival day), and those days
+    are logged in `ops.day_changes` for the marts. For a source that is not daily,
+    pass None for both: the whole table is replaced. `con` must have the shared macros
+    and a PII salt (`productops.sql.prepare`).
     """
     con.execute("CREATE SCHEMA IF NOT EXISTS staging; CREATE SCHEMA IF NOT EXISTS quarantine")
-    files = raw_files(paths, source, start, end)
+    pending = pending_batches(con, paths, source)
+    late: set[date] = set()
+    if start is None or end is None:
+        days: list[date] | None = None
+        files = raw_files(paths, source, None, None)
+    else:
+        window = set(days_of(start, end))
+        late = {d for dates in pending.values() for d in dates} - window
+        days = sorted(window | late)
+        files = raw_files_of_days(paths, source, days)
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE window_rows AS {_window_sql(source, _raw_relation(files))}"
     )
@@ -190,10 +234,10 @@ def build_staging(
     quarantine_table = f"quarantine.{source.name}"
     staging_select = _staging_select(source)
     quarantine_select = f"SELECT {QUARANTINE_COLUMNS} FROM window_rows WHERE _rule IS NOT NULL"
-    if start is None or end is None:
+    if days is None:
         where, params = "true", []
     else:
-        where, params = "date BETWEEN ? AND ?", [start, end]
+        where, params = "list_contains(?::DATE[], date)", [days]
     con.execute("BEGIN TRANSACTION")
     try:
         recreated = _ensure_table(con, staging_table, staging_select)
@@ -204,6 +248,9 @@ def build_staging(
         ):
             con.execute(f"DELETE FROM {table} WHERE {where}", params)
             con.execute(f"INSERT INTO {table} BY NAME {select}")
+        ledger.record_merged(con, source.name, pending)
+        if days:
+            ledger.record_changes(con, staging_table, days)
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
@@ -224,27 +271,60 @@ def build_staging(
         by_rule=dict(sorted(counts.items())),
         files=len(files),
         recreated=recreated,
+        late_days=tuple(sorted(late)),
     )
 
 
-def reconcile(
-    con: duckdb.DuckDBPyConnection,
-    paths: DataPaths,
-    source: Source,
-    start: date | None,
-    end: date | None,
-) -> dict[str, int]:
-    """Raw distinct keys (plus keyless records) against staging + quarantine rows in a window."""
-    files = raw_files(paths, source, start, end)
-    where, params = ("true", []) if start is None else ("date BETWEEN ? AND ?", [start, end])
-    raw_keys = con.execute(
-        f"SELECT count(DISTINCT record_key) + count(*) FILTER (record_key IS NULL) "
-        f"FROM ({_raw_relation(files)})"
-    ).fetchone()[0]
-    staged = con.execute(
-        f"SELECT count(*) FROM staging.{source.table} WHERE {where}", params
-    ).fetchone()[0]
-    quarantined = con.execute(
-        f"SELECT count(*) FROM quarantine.{source.name} WHERE {where}", params
-    ).fetchone()[0]
-    return {"raw_keys": raw_keys, "staged": staged, "quarantined": quarantined}
+@dataclass(frozen=True)
+class Reconciliation:
+    """Raw keys against staging + quarantine rows, over every merged batch in the lake."""
+
+    raw_keys: int
+    staged: int
+    quarantined: int
+    # (day, raw keys, staged, quarantined) for every day that does not add up.
+    mismatched: list[tuple[date | None, int, int, int]]
+
+    @property
+    def ok(self) -> bool:
+        return not self.mismatched
+
+
+def reconcile(con: duckdb.DuckDBPyConnection, paths: DataPaths, source: Source) -> Reconciliation:
+    """Every raw record of a merged batch is in staging or quarantine, day by day.
+
+    A day's raw keys are its distinct natural keys plus its records without one;
+    staging keeps the latest version of each on its day, or quarantine says why not.
+    Batches not merged yet (arriving while this runs) are left out.
+    """
+    files = raw_files(paths, source, None, None)
+    by_day = "date" if source.daily else "NULL::DATE"
+    merged = (
+        "batch_id IN (SELECT batch_id FROM ops.merged_batches WHERE source = ?)"
+        if ledger.exists(con)
+        else "? IS NOT NULL"  # a warehouse from before the ledger: every batch counts
+    )
+    rows = con.execute(
+        f"""
+        WITH raw AS (
+            SELECT {by_day} AS day, record_key FROM ({_raw_relation(files)})
+            WHERE {merged}
+        ),
+        counted AS (
+            SELECT day, count(DISTINCT record_key) + count(*) FILTER (record_key IS NULL) AS r,
+                   0 AS s, 0 AS q
+            FROM raw GROUP BY day
+            UNION ALL SELECT {by_day}, 0, count(*), 0 FROM staging.{source.table} GROUP BY 1
+            UNION ALL SELECT {by_day}, 0, 0, count(*) FROM quarantine.{source.name} GROUP BY 1
+        )
+        SELECT day, sum(r)::BIGINT, sum(s)::BIGINT, sum(q)::BIGINT
+        FROM counted GROUP BY day ORDER BY day
+        """,
+        [source.name],
+    ).fetchall()
+    return Reconciliation(
+        raw_keys=sum(r[1] for r in rows),
+        staged=sum(r[2] for r in rows),
+        quarantined=sum(r[3] for r in rows),
+        mismatched=[r for r in rows if r[1] != r[2] + r[3]],
+    )

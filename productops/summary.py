@@ -17,10 +17,11 @@ class SourceCounts:
     raw_keys: int
     staged: int
     quarantined: int
+    mismatched_days: int = 0
 
     @property
     def reconciled(self) -> bool:
-        return self.raw_keys == self.staged + self.quarantined
+        return self.mismatched_days == 0
 
 
 def source_counts(paths: DataPaths) -> list[SourceCounts]:
@@ -38,14 +39,52 @@ def source_counts(paths: DataPaths) -> list[SourceCounts]:
             staging = f"staging.{source.table}"
             if staging not in tables or f"quarantine.{source.name}" not in tables:
                 continue
-            counts = reconcile(con, paths, source, None, None)
+            found = reconcile(con, paths, source)
             out.append(
                 SourceCounts(
                     source=source.name,
                     raw_rows=parquet_row_count(raw_files(paths, source, None, None)),
-                    raw_keys=counts["raw_keys"],
-                    staged=counts["staged"],
-                    quarantined=counts["quarantined"],
+                    raw_keys=found.raw_keys,
+                    staged=found.staged,
+                    quarantined=found.quarantined,
+                    mismatched_days=len(found.mismatched),
                 )
             )
     return out
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The latest published day, as BI sees it in the serving file."""
+
+    day: str
+    figures: dict[str, object]
+    untrusted: list[tuple[str, str]]  # (source, notes) not trusted on that day
+    silent: list[str]  # daily sources with no records that day
+
+
+def headline(paths: DataPaths) -> Headline | None:
+    """The latest day of `marts.kpi_daily` and `marts.data_trust` in the serving file."""
+    if not paths.serving.exists():
+        return None
+    with sql.connect(paths.serving, read_only=True) as con:
+        found = con.execute(
+            "SELECT * EXCLUDE (_published_at) FROM marts.kpi_daily ORDER BY date DESC LIMIT 1"
+        )
+        columns = [d[0] for d in found.description]
+        row = found.fetchall()
+        if not row:
+            return None
+        figures = dict(zip(columns, row[0], strict=True))
+        day = figures.pop("date")
+        trust = con.execute(
+            "SELECT source, trusted, coalesce(notes, ''), rows_loaded FROM marts.data_trust "
+            "WHERE date = ? ORDER BY source",
+            [day],
+        ).fetchall()
+    return Headline(
+        day=str(day),
+        figures=figures,
+        untrusted=[(s, notes) for s, trusted, notes, _ in trust if not trusted],
+        silent=[s for s, _, _, n in trust if n == 0 and SOURCES[s].daily],
+    )

@@ -92,3 +92,6 @@ def test_bad_arguments_are_explained(env: dict[str, str]) -> None:
     assert reversed_window.returncode == 2 and "is after" in reversed_window.stdout
     unknown = productops(["run", *WINDOW, "--select", "staging/nope"], env)
     assert unknown.returncode == 2 and "nope" in unknown.stdout
+    future = productops(["run", "--start", "2030-01-01", "--end", "2030-01-02"], env)
+    assert future.returncode == 2 and "after today" in future.stdout, future.stdout
+    assert not (Path(env["PRODUCTOPS_DATA_DIR"]) / "serving.duckdb").exists()

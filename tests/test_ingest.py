@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import UTC, datetime
 
 import duckdb
 
@@ -13,6 +14,7 @@ from tests.helpers import write_jsonl
 
 NPS = SOURCES["nps"]
 T0 = 1772409600  # 2026-03-02 00:00:00 UTC
+ARRIVED = datetime(2026, 3, 10, 8, 0, tzinfo=UTC)
 
 
 def response(i: int, day: int = 0) -> dict:
@@ -28,15 +30,15 @@ def raw_rows(paths) -> list[tuple]:
 
 def test_records_land_in_their_creation_day_with_provenance(paths) -> None:
     write_jsonl(paths, "nps", "export.jsonl", [response(1), response(2, day=1), "not json"])
-    report = ingest_source(paths, NPS)
+    report = ingest_source(paths, NPS, now=ARRIVED)
     (batch,) = report.new
     assert batch.rows == 3 and batch.bad_records == 1
     assert sorted(p.parent.name for p in (paths.raw / "nps").glob("*/*.parquet")) == [
-        "date=2026-03-02", "date=2026-03-03",
+        "date=2026-03-02", "date=2026-03-03", "date=2026-03-10",
     ]  # fmt: skip
-    # The unparseable line is kept, on the batch's latest day, for staging to quarantine.
+    # The unparseable line is kept under the day it arrived, for staging to quarantine.
     assert raw_rows(paths) == [
-        ("2026-03-02", "1", 1), ("2026-03-03", "2", 2), ("2026-03-03", None, 3),
+        ("2026-03-02", "1", 1), ("2026-03-03", "2", 2), ("2026-03-10", None, 3),
     ]  # fmt: skip
     row = duckdb.execute(
         f"SELECT * FROM read_parquet('{paths.raw}/nps/date=2026-03-02/*.parquet')"

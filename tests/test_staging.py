@@ -55,8 +55,8 @@ def test_nps_latest_version_wins_and_bad_records_are_quarantined_with_reasons(pa
     assert q["invalid_json"]["record"] == '{"id": "5", "score": 9, "trunc'
     assert q["missing_id"]["field"] == "id"
 
-    counts = reconcile(con, paths, SOURCES["nps"], DAY, DAY)
-    assert counts["raw_keys"] == counts["staged"] + counts["quarantined"] == 6
+    found = reconcile(con, paths, SOURCES["nps"])
+    assert found.ok and found.raw_keys == found.staged + found.quarantined == 6
 
 
 def test_rebuilding_a_window_gives_identical_tables(paths) -> None:

@@ -321,14 +321,25 @@ def _quarantine_rate(con, suite: TableSuite, start, end, days) -> list[DayOutcom
 
 
 def _reconciles(con, paths: DataPaths, suite: TableSuite, start, end, days) -> list[DayOutcome]:
-    """Over the whole window, as staging dedupes it: a key whose versions span two days
-    counts once, so a per-day comparison would report differences that are not there."""
-    counts = reconcile(con, paths, suite.source, start, end)
-    raw, staged, quarantined = counts["raw_keys"], counts["staged"], counts["quarantined"]
-    gap = raw - staged - quarantined
-    detail = "" if gap == 0 else f"raw has {raw} keys, staging {staged} + quarantine {quarantined}"
+    """Over the whole lake, not only the window: a record that reached neither staging nor
+    quarantine on any day is a loss, and every run says so until it is repaired."""
+    found = reconcile(con, paths, suite.source)
+    gap = found.raw_keys - found.staged - found.quarantined
+    missing = sum(abs(r - s - q) for _, r, s, q in found.mismatched)
+    detail = ""
+    if found.mismatched:
+        shown = ", ".join(
+            f"{day or 'all'}: raw {r} vs staging {s} + quarantine {q}"
+            for day, r, s, q in found.mismatched[:5]
+        )
+        more = len(found.mismatched) - 5
+        detail = f"{len(found.mismatched)} day(s) do not add up ({shown}{f', +{more} more' if more > 0 else ''})"
+    examples = [
+        {"day": str(day), "raw_keys": r, "staged": s, "quarantined": q}
+        for day, r, s, q in found.mismatched[:10]
+    ]
     return [
-        DayOutcome(day, gap == 0, float(gap), abs(gap), examples=[counts], detail=detail)
+        DayOutcome(day, found.ok, float(gap), missing, examples=examples, detail=detail)
         for day in days
     ]
 

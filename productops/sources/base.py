@@ -9,6 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# A creation time before this, or more than a day after the record arrived, is not
+# believed: the record is filed under its arrival day and staging quarantines it.
+EARLIEST_CREATED = "2000-01-01"
+
+
+def plausible_created(created: str, arrived: str = "ingested_at") -> str:
+    """SQL: true when the creation time `created` is one a real record can have."""
+    return (
+        f"(({created}) >= DATE '{EARLIEST_CREATED}' AND ({created}) < ({arrived}) + INTERVAL 1 DAY)"
+    )
+
 
 @dataclass(frozen=True)
 class Rule:

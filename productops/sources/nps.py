@@ -10,13 +10,13 @@ NPS = Source(
     description="NPS survey responses from Delighted, one row per response (latest edit).",
     grain="one row per Delighted survey response",
     key="record->>'$.id'",
-    created="to_timestamp(TRY_CAST(record->>'$.created_at' AS BIGINT))::TIMESTAMP",
+    created="epoch_ts(TRY_CAST(record->>'$.created_at' AS BIGINT))",
     created_value="record->>'$.created_at'",
     version="coalesce(TRY_CAST(record->>'$.updated_at' AS BIGINT), TRY_CAST(record->>'$.created_at' AS BIGINT))",
     columns=f"""
         record->>'$.id' AS response_id,
         created_at AS responded_at,
-        to_timestamp(TRY_CAST(record->>'$.updated_at' AS BIGINT))::TIMESTAMP AS updated_at,
+        epoch_ts(TRY_CAST(record->>'$.updated_at' AS BIGINT)) AS updated_at,
         {_SCORE} AS score,
         CASE WHEN {_SCORE} >= 9 THEN 'promoter' WHEN {_SCORE} >= 7 THEN 'passive'
              ELSE 'detractor' END AS category,

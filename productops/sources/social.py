@@ -10,8 +10,8 @@ SOCIAL = Source(
     description="Public mentions of the product on Hacker News (stories and comments), latest index.",
     grain="one row per Hacker News item (story or comment)",
     key="record->>'$.objectID'",
-    created="""coalesce(to_timestamp(TRY_CAST(record->>'$.created_at_i' AS BIGINT)),
-                        TRY_CAST(record->>'$.created_at' AS TIMESTAMPTZ))::TIMESTAMP""",
+    created="""coalesce(epoch_ts(TRY_CAST(record->>'$.created_at_i' AS BIGINT)),
+                        TRY_CAST(record->>'$.created_at' AS TIMESTAMPTZ)::TIMESTAMP)""",
     created_value="coalesce(record->>'$.created_at_i', record->>'$.created_at')",
     version="epoch(coalesce(TRY_CAST(record->>'$.updated_at' AS TIMESTAMPTZ), to_timestamp(0)))",
     columns=f"""

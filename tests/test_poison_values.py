@@ -1,0 +1,110 @@
+"""No value blocks a source, and no record vanishes: poison values end in quarantine with a
+reason naming the file, the record and the field, while the rest of the file flows."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+
+import pytest
+
+from productops.ingest import ingest_source
+from productops.sources import SOURCES
+from productops.staging import build_staging, reconcile
+from tests.helpers import rows, warehouse, write_jsonl
+
+DAY = date(2026, 3, 2)
+T0 = 1772409600  # 2026-03-02 00:00:00 UTC
+ARRIVED = datetime(2026, 3, 5, 9, 0, tzinfo=UTC)
+HUGE = 99999999999999
+
+
+def nps(id_: str, created, updated=None) -> dict:
+    return {"id": id_, "score": 7, "survey_type": "nps", "created_at": created,
+            "updated_at": updated, "person": {"email": f"p{id_}@example.com"}}  # fmt: skip
+
+
+def hn(id_: str, created_i) -> dict:
+    return {"objectID": id_, "created_at_i": created_i, "title": "Acme is down",
+            "_tags": ["story"], "author": "someone"}  # fmt: skip
+
+
+CASES = {
+    "nps": (
+        "nps.jsonl",
+        [
+            nps("ok", T0 + 60),
+            nps("huge", HUGE),
+            nps("neg", -HUGE),
+            nps("1969", -3600),
+            nps("1900", -2208988800),
+            nps("2999", 32472144000),
+            nps("text", "yesterday"),
+            nps("upd", T0 + 60, updated=HUGE),
+        ],
+        {"huge", "neg", "1969", "1900", "2999", "text"},
+    ),
+    "social": (
+        "hn.jsonl",
+        [hn("ok", T0 + 60), hn("huge", HUGE), hn("1900", -2208988800), hn("2999", 32472144000)],
+        {"huge", "1900", "2999"},
+    ),
+}
+
+
+@pytest.mark.parametrize("source", sorted(CASES))
+def test_poison_timestamps_are_quarantined_and_the_rest_flows(paths, source: str) -> None:
+    name, records, bad = CASES[source]
+    write_jsonl(paths, source, name, records)
+    report = ingest_source(paths, SOURCES[source], now=ARRIVED)
+    assert [b.status for b in report.new] == ["ingested"]
+    con = warehouse(paths)
+    build_staging(con, paths, SOURCES[source], DAY, DAY)
+    src = SOURCES[source]
+    key = {"nps": "response_id", "social": "mention_id"}[source]
+    staged = {r[key] for r in rows(con, f"SELECT {key} FROM staging.{src.table}")}
+    quarantined = {r["record_key"]: r for r in rows(con, f"SELECT * FROM quarantine.{source}")}
+    assert set(quarantined) == bad
+    assert staged == {r.get("id", r.get("objectID")) for r in records} - bad
+    for r in quarantined.values():
+        assert r["reason"].startswith(f"landing/{source}/{name} record ")
+        assert "field created_at" in r["reason"], r["reason"]
+    assert reconcile(con, paths, src).ok
+
+
+def test_a_widget_date_of_year_99999_and_1900_is_quarantined_not_fatal(paths) -> None:
+    folder = paths.landing_dir("feedback")
+    folder.mkdir(parents=True)
+    (folder / "widget.csv").write_text(
+        "feedback_id,submitted_at,rating,message,user_email\n"
+        "w1,2026-03-02 10:00:00,4,fine,a@example.com\n"
+        "w2,99999-01-01,3,from the far future,b@example.com\n"
+        "w3,1900-01-01,3,from the past,c@example.com\n"
+        "w4,not a date,3,what,d@example.com\n"
+    )
+    report = ingest_source(paths, SOURCES["feedback"], now=ARRIVED)
+    assert [b.status for b in report.new] == ["ingested"]
+    con = warehouse(paths)
+    build_staging(con, paths, SOURCES["feedback"], DAY, DAY)
+    assert [r["feedback_id"] for r in rows(con, "SELECT feedback_id FROM staging.feedback")] == [
+        "widget:w1"
+    ]
+    reasons = dict(
+        con.execute("SELECT record_key, reason FROM quarantine.feedback ORDER BY 1").fetchall()
+    )
+    assert set(reasons) == {"widget:w2", "widget:w3", "widget:w4"}
+    assert (
+        "landing/feedback/widget.csv record 3: field created_at = '99999-01-01'"
+        in reasons["widget:w2"]
+    )
+    assert reconcile(con, paths, SOURCES["feedback"]).ok
+
+
+def test_a_file_of_only_bad_json_is_kept_and_quarantined(paths) -> None:
+    write_jsonl(paths, "nps", "junk.jsonl", ["[1, 2", "\x00\x01", json.dumps([1, 2]), "null"])
+    report = ingest_source(paths, SOURCES["nps"], now=ARRIVED)
+    assert report.new[0].bad_records == 4
+    con = warehouse(paths)
+    build_staging(con, paths, SOURCES["nps"], DAY, DAY)
+    assert con.execute("SELECT count(*) FROM quarantine.nps").fetchone()[0] == 4
+    assert reconcile(con, paths, SOURCES["nps"]).ok
