@@ -10,7 +10,7 @@ export DAGSTER_HOME := $(CURDIR)/.dagster_home
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 export DO_NOT_TRACK := 1
 
-.PHONY: install run sample ui test test-fast lint format bench clean
+.PHONY: install run sample ui test test-fast torture lint format bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -40,6 +40,10 @@ test: install $(DAGSTER_HOME)/dagster.yaml ## every test, slow end-to-end ones i
 
 test-fast: install ## the inner loop: everything but the slow end-to-end tests
 	$(BIN)/pytest -q -m "not slow"
+
+# make test runs the same harness with 3 trials; TORTURE_SEED picks another company.
+torture: install ## SIGKILLs at random steps, concurrent runs, a BI reader, bad input, late updates
+	TORTURE_TRIALS=$${TORTURE_TRIALS:-20} $(BIN)/pytest -q -s -p no:xdist tests/test_torture.py
 
 lint: install
 	$(BIN)/ruff check .

@@ -9,7 +9,9 @@ half-way leaves no manifest entry, and the retry rewrites the same files.
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 import logging
 import os
@@ -22,7 +24,7 @@ import duckdb
 import polars as pl
 import polars.selectors as cs
 
-from productops import sql
+from productops import encodings, sql
 from productops.settings import DataPaths
 from productops.sources import Source
 from productops.sources.base import plausible_created
@@ -51,6 +53,7 @@ class Batch:
     dates: list[str] = field(default_factory=list)
     reason: str | None = None
     ingested_at: str = ""
+    encoding: str = ""  # how the file's bytes were decoded (utf_8, utf_16, cp1252, ...)
 
 
 @dataclass
@@ -74,8 +77,7 @@ def file_digest(path: Path) -> str:
         return hashlib.file_digest(f, "sha256").hexdigest()
 
 
-def _lines_frame(path: Path) -> pl.DataFrame:
-    text = path.read_bytes().decode("utf-8", errors="replace")
+def _lines_frame(text: str) -> pl.DataFrame:
     lines = pl.Series("record", text.split("\n"))
     frame = pl.DataFrame(lines).with_row_index("record_no", offset=1)
     return frame.with_columns(pl.col("record").str.strip_suffix("\r")).filter(
@@ -83,12 +85,11 @@ def _lines_frame(path: Path) -> pl.DataFrame:
     )
 
 
-def _json_document_frame(path: Path, con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+def _json_document_frame(text: str, con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """A `.json` file: an array of records, an API page envelope, or one record."""
-    text = path.read_bytes().decode("utf-8", errors="replace")
     if not con.execute("SELECT json_valid(?)", [text]).fetchall()[0][0]:
         # Not one document: perhaps JSON lines under a .json name.
-        return _lines_frame(path)
+        return _lines_frame(text)
     keys = ", ".join(f"'$.{k}'" for k in _ENVELOPE_KEYS)
     arrow = con.sql(
         f"""
@@ -116,29 +117,83 @@ def _table_frame(frame: pl.DataFrame, first_record_no: int) -> pl.DataFrame:
     )
 
 
-def read_landing_file(
-    path: Path, source: Source, con: duckdb.DuckDBPyConnection
-) -> tuple[str, pl.DataFrame]:
-    """The file's shape and its records (`record_no`, `record` as JSON text).
+# What a CSV row with the wrong number of fields is told in quarantine (staging's rule).
+RAGGED = "has {} fields where the header has {}"
+
+
+def _csv_file(text: str, source: Source) -> tuple[str, pl.DataFrame]:
+    """A CSV's rows as records; line numbers as a spreadsheet shows them (header = 1)."""
+    try:
+        table = pl.read_csv(text.encode(), infer_schema=False)
+        return source.shape_for(".csv", table.columns) or "", _table_frame(table, 2)
+    except pl.exceptions.ComputeError:
+        return _ragged_csv(text, source)
+
+
+def _ragged_csv(text: str, source: Source) -> tuple[str, pl.DataFrame]:
+    """A CSV with ragged rows, read by the standard library's csv module row by row.
+
+    Polars rejects the whole file over one row with too many fields; here each such row
+    is kept as its own text with a `reader_error`, and staging quarantines it by itself
+    while the rest of the file flows. A Python loop, but only for files polars refused.
+    """
+    # strict: an unterminated quote is a broken file, not one huge last field.
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    header = next(reader, [])
+    numbers, records, errors = [], [], []
+    for row in reader:
+        if not row:
+            continue
+        numbers.append(reader.line_num)
+        if len(row) == len(header):
+            records.append(json.dumps(dict(zip(header, row, strict=True))))
+            errors.append(None)
+        else:
+            records.append(",".join(row))
+            errors.append(RAGGED.format(len(row), len(header)))
+    frame = pl.DataFrame(
+        {"record_no": numbers, "record": records, "reader_error": errors},
+        schema={"record_no": pl.Int64, "record": pl.String, "reader_error": pl.String},
+    )
+    return source.shape_for(".csv", header) or "", frame
+
+
+@dataclass(frozen=True)
+class LandingFile:
+    shape: str  # "" when the source does not read this kind of file
+    records: pl.DataFrame  # record_no, record (JSON text) and, from some readers, reader_error
+    encoding: str  # how the bytes were decoded ("" for Parquet)
+
+
+def read_landing_file(path: Path, source: Source, con: duckdb.DuckDBPyConnection) -> LandingFile:
+    """The file's shape, records and encoding.
 
     Raises LandingFileError, naming the file, when the file cannot be read at all.
     """
     suffix = path.suffix.lower()
+    if suffix not in SUPPORTED:
+        raise LandingFileError(
+            f"{path}: unsupported file type {suffix!r}; expected one of {SUPPORTED}"
+        )
     try:
-        if suffix in (".jsonl", ".ndjson"):
-            return source.shape_for(".jsonl") or "", _lines_frame(path)
-        if suffix == ".json":
-            return source.shape_for(".json") or "", _json_document_frame(path, con)
-        if suffix == ".csv":
-            table = pl.read_csv(path, infer_schema=False, encoding="utf8-lossy")
-            # Line numbers as a spreadsheet shows them: the header is line 1.
-            return source.shape_for(".csv", table.columns) or "", _table_frame(table, 2)
         if suffix == ".parquet":
             table = pl.read_parquet(path)
-            return source.shape_for(".parquet", table.columns) or "", _table_frame(table, 1)
+            shape = source.shape_for(".parquet", table.columns) or ""
+            return LandingFile(shape, _table_frame(table, 1), "")
+        text, encoding = encodings.decode(path.read_bytes())
+        if suffix in (".jsonl", ".ndjson"):
+            return LandingFile(source.shape_for(".jsonl") or "", _lines_frame(text), encoding)
+        if suffix == ".json":
+            frame = _json_document_frame(text, con)
+            return LandingFile(source.shape_for(".json") or "", frame, encoding)
+        shape, frame = _csv_file(text, source)
+        return LandingFile(shape, frame, encoding)
+    except encodings.NotText as exc:
+        raise LandingFileError(f"{path}: {exc}") from exc
+    except csv.Error as exc:
+        raise LandingFileError(f"{path}: cannot be read as CSV: {exc}") from exc
     except (pl.exceptions.PolarsError, duckdb.Error, OSError) as exc:
         raise LandingFileError(f"{path}: cannot be read as {suffix[1:].upper()}: {exc}") from exc
-    raise LandingFileError(f"{path}: unsupported file type {suffix!r}; expected one of {SUPPORTED}")
 
 
 class Manifest:
@@ -210,11 +265,14 @@ def landing_files(paths: DataPaths, source: str) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
 
 
-def _dated_records_sql(source: Source) -> str:
+def _dated_records_sql(source: Source, columns: list[str]) -> str:
     """The records of `landing_records` with provenance, key and the raw day they go to.
 
     Parameters: source, shape, batch id, ingestion time, file, shape, ingestion time.
+    A reader that could not make a record of a row (a ragged CSV row) says why in
+    `reader_error`; staging quarantines such a row with that reason.
     """
+    reader_error = "reader_error" if "reader_error" in columns else "NULL::VARCHAR"
     return f"""
         WITH typed AS (
             SELECT ?::VARCHAR AS source, ?::VARCHAR AS shape, ?::VARCHAR AS batch_id,
@@ -223,9 +281,11 @@ def _dated_records_sql(source: Source) -> str:
                    CASE WHEN json_valid(record) THEN TRY(({source.key})::VARCHAR) END AS record_key,
                    CASE WHEN json_valid(record) THEN TRY(({source.created})::TIMESTAMP) END AS created,
                    record,
-                   CASE WHEN json_valid(record) AND json_type(record) = 'OBJECT' THEN NULL
+                   CASE WHEN reader_error IS NOT NULL THEN reader_error
+                        WHEN json_valid(record) AND json_type(record) = 'OBJECT' THEN NULL
                         ELSE 'not a JSON object' END AS parse_error
-            FROM (SELECT record_no, record, ? AS shape, ?::TIMESTAMP AS ingested_at
+            FROM (SELECT record_no, record, ? AS shape, ?::TIMESTAMP AS ingested_at,
+                         {reader_error} AS reader_error
                   FROM landing_records)
         )
         SELECT * EXCLUDE (created),
@@ -241,11 +301,13 @@ def file_days(path: Path, source: Source, now: datetime) -> list[date]:
     Raises LandingFileError when the file cannot be read at all.
     """
     with sql.connect() as con:
-        shape, records = read_landing_file(path, source, con)
+        found = read_landing_file(path, source, con)
+        shape, records = found.shape, found.records
         con.register("landing_records", records)
         at = now.replace(tzinfo=None)
         days = con.execute(
-            f"SELECT DISTINCT strftime(created_date, '%Y-%m-%d') FROM ({_dated_records_sql(source)})",
+            f"SELECT DISTINCT strftime(created_date, '%Y-%m-%d') "
+            f"FROM ({_dated_records_sql(source, records.columns)})",
             [source.name, shape, "", at, str(path), shape, at],
         ).fetchall()
     return sorted(date.fromisoformat(d) for (d,) in days)
@@ -269,7 +331,7 @@ def _write_batch(
     """
     con.register("landing_records", records)
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE batch AS {_dated_records_sql(source)}",
+        f"CREATE OR REPLACE TEMP TABLE batch AS {_dated_records_sql(source, records.columns)}",
         [
             source.name,
             shape,
@@ -343,7 +405,9 @@ def ingest_source(
                 ingested_at=now.replace(tzinfo=None).isoformat(timespec="seconds"),
             )
             try:
-                shape, records = read_landing_file(path, source, con)
+                found = read_landing_file(path, source, con)
+                batch.encoding = found.encoding
+                shape, records = found.shape, found.records
                 if not shape:
                     raise LandingFileError(
                         f"{rel}: {source.name} does not read {path.suffix} files"
@@ -359,8 +423,9 @@ def ingest_source(
                 )
             if batch.bad_records:
                 log.warning(
-                    f"{rel}: {batch.bad_records} of {batch.rows} records are not valid JSON objects;"
-                    " they are kept in raw and will be quarantined."
+                    f"{rel}: {batch.bad_records} of {batch.rows} records could not be read (not a JSON "
+                    "object, or a row with the wrong number of fields); they are kept in raw and "
+                    "will be quarantined with the reason."
                 )
             manifest.record(batch)
             known[batch_id] = batch

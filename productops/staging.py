@@ -110,6 +110,8 @@ def raw_preview(files: list[Path], limit: int = 5) -> str:
 
 def _base_rules(source: Source) -> tuple[Rule, ...]:
     rules = [
+        Rule("ragged_row", "(row)", "starts_with(parse_error, 'has ')", "left(raw_record, 60)",
+             "does not have as many fields as the header"),
         Rule("invalid_json", "(record)", "parse_error IS NOT NULL", "left(raw_record, 60)",
              "is not a JSON object"),
         Rule("missing_id", "id", "record_key IS NULL", "NULL", "is missing"),

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
+import duckdb
 import polars as pl
 import pytest
 
 from productops import sql
-from productops.ingest import LandingFileError, read_landing_file
+from productops.ingest import LandingFileError, Manifest, ingest_source, read_landing_file
 from productops.sources import SOURCES
 
 
@@ -24,7 +26,8 @@ def test_jsonl_keeps_every_line_with_its_line_number(tmp_path: Path, con) -> Non
     f.write_text(
         '{"id": 1}\n\n{"id": 2, "subject": "caf\\u00e9 \\ud83d\\ude80"}\r\n{"id": 3, "trunc\n'
     )
-    shape, records = read_landing_file(f, SOURCES["feedback"], con)
+    found = read_landing_file(f, SOURCES["feedback"], con)
+    shape, records = found.shape, found.records
     assert shape == "zendesk_ticket"
     assert records["record_no"].to_list() == [1, 3, 4]
     assert records["record"][2] == '{"id": 3, "trunc'
@@ -35,8 +38,8 @@ def test_json_document_array_and_envelope(tmp_path: Path, con) -> None:
     arr.write_text(json.dumps([{"uuid": "a"}, {"uuid": "b"}]))
     page = tmp_path / "algolia_page.json"
     page.write_text(json.dumps({"hits": [{"objectID": "1"}, {"objectID": "2"}], "nbPages": 1}))
-    _, a = read_landing_file(arr, SOURCES["tool_usage"], con)
-    _, p = read_landing_file(page, SOURCES["social"], con)
+    a = read_landing_file(arr, SOURCES["tool_usage"], con).records
+    p = read_landing_file(page, SOURCES["social"], con).records
     assert [json.loads(r)["uuid"] for r in a["record"]] == ["a", "b"]
     assert [json.loads(r)["objectID"] for r in p["record"]] == ["1", "2"]
     assert p["record_no"].to_list() == [1, 2]
@@ -45,7 +48,8 @@ def test_json_document_array_and_envelope(tmp_path: Path, con) -> None:
 def test_csv_rows_become_json_records_numbered_as_a_spreadsheet_shows(tmp_path: Path, con) -> None:
     f = tmp_path / "widget.csv"
     f.write_text('feedback_id,rating,message\nwf-1,5,"Great, really 👍"\nwf-2,,\n')
-    shape, records = read_landing_file(f, SOURCES["feedback"], con)
+    found = read_landing_file(f, SOURCES["feedback"], con)
+    shape, records = found.shape, found.records
     assert shape == "widget_feedback"
     assert records["record_no"].to_list() == [2, 3]
     assert json.loads(records["record"][0]) == {
@@ -60,7 +64,8 @@ def test_parquet_export_is_read_with_nested_values(tmp_path: Path, con) -> None:
     pl.DataFrame({"id": ["1"], "score": [9], "person_properties": [{"Plan": "Pro"}]}).write_parquet(
         f
     )
-    shape, records = read_landing_file(f, SOURCES["nps"], con)
+    found = read_landing_file(f, SOURCES["nps"], con)
+    shape, records = found.shape, found.records
     assert shape == "delighted_response"
     assert json.loads(records["record"][0])["person_properties"] == {"Plan": "Pro"}
 
@@ -77,3 +82,35 @@ def test_unsupported_suffix_is_rejected(tmp_path: Path, con) -> None:
     f.write_bytes(b"PK\x03\x04")
     with pytest.raises(LandingFileError, match=r"export\.xlsx.*unsupported"):
         read_landing_file(f, SOURCES["nps"], con)
+
+
+@pytest.mark.parametrize(
+    ("encoding", "expected"),
+    [("utf-8", "utf_8"), ("utf-8-sig", "utf_8_sig"), ("utf-16", "utf_16"), ("latin-1", "cp1252"),
+     ("cp1252", "cp1252")],
+)  # fmt: skip
+def test_text_in_the_encodings_exports_use_is_decoded_intact(
+    paths, encoding: str, expected: str
+) -> None:
+    folder = paths.landing_dir("feedback")
+    folder.mkdir(parents=True)
+    message = "Café crème — trop cher" if encoding != "latin-1" else "Café crème: trop cher"
+    (folder / "widget.csv").write_bytes(
+        f"feedback_id,submitted_at,message\nw1,2026-03-02 10:00:00,{message}\n".encode(encoding)
+    )
+    (batch,) = ingest_source(paths, SOURCES["feedback"]).new
+    assert batch.status == "ingested" and batch.encoding == expected
+    assert Manifest(paths, "feedback").batches()[batch.batch_id].encoding == expected
+    record = duckdb.execute(
+        f"SELECT record->>'$.message' FROM read_parquet('{paths.raw}/feedback/*/*.parquet')"
+    ).fetchone()[0]
+    assert record == message
+
+
+def test_random_bytes_are_rejected_as_not_text_naming_the_file(paths) -> None:
+    folder = paths.landing_dir("licences")
+    folder.mkdir(parents=True)
+    (folder / "inventory.csv").write_bytes(random.Random(3).randbytes(2048))
+    (batch,) = ingest_source(paths, SOURCES["licences"]).new
+    assert batch.status == "rejected"
+    assert "inventory.csv" in batch.reason and "is not text" in batch.reason

@@ -108,3 +108,34 @@ def test_a_file_of_only_bad_json_is_kept_and_quarantined(paths) -> None:
     build_staging(con, paths, SOURCES["nps"], DAY, DAY)
     assert con.execute("SELECT count(*) FROM quarantine.nps").fetchone()[0] == 4
     assert reconcile(con, paths, SOURCES["nps"]).ok
+
+
+def test_ragged_csv_rows_are_quarantined_one_by_one_and_the_rest_flows(paths) -> None:
+    folder = paths.landing_dir("feedback")
+    folder.mkdir(parents=True)
+    (folder / "ragged.csv").write_text(
+        "feedback_id,submitted_at,rating,message\n"
+        "r1,2026-03-02 10:00:00,4,ok\n"
+        "r2,2026-03-02 10:05:00,4,too,many,fields\n"
+        "r3,2026-03-02\n"
+        'r4,2026-03-02 11:00:00,5,"quoted, with a comma\nand a new line"\n'
+    )
+    (batch,) = ingest_source(paths, SOURCES["feedback"], now=ARRIVED).new
+    assert batch.status == "ingested" and batch.rows == 4
+    con = warehouse(paths)
+    build_staging(con, paths, SOURCES["feedback"], DAY, DAY)
+    assert sorted(
+        r["feedback_id"] for r in rows(con, "SELECT feedback_id FROM staging.feedback")
+    ) == [
+        "widget:r1",
+        "widget:r4",
+    ]
+    found = con.execute("SELECT reason FROM quarantine.feedback ORDER BY record_no").fetchall()
+    reasons = [r for (r,) in found]
+    assert reasons == [
+        "landing/feedback/ragged.csv record 3: field (row) = 'r2,2026-03-02 10:05:00,4,too,many,fields' "
+        "does not have as many fields as the header",
+        "landing/feedback/ragged.csv record 4: field (row) = 'r3,2026-03-02' "
+        "does not have as many fields as the header",
+    ]
+    assert reconcile(con, paths, SOURCES["feedback"]).ok
