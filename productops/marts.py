@@ -21,6 +21,7 @@ from productops import ledger
 from productops.quality.results import RESULTS_DDL
 from productops.sentiment import CACHE, LABEL_MACRO, ensure_scored
 from productops.sql import table_columns
+from productops.staging import REJECTED_FILES_DDL
 from productops.themes import Taxonomy
 
 NEGATIVE_OUTCOMES = "('failure', 'deny')"
@@ -96,6 +97,7 @@ def prepare(con: duckdb.DuckDBPyConnection, taxonomy: Taxonomy) -> None:
     """The marts schema, the trusted views of staging, and the macros the builders use."""
     con.execute("CREATE SCHEMA IF NOT EXISTS marts")
     con.execute(RESULTS_DDL)
+    con.execute(REJECTED_FILES_DDL)
     ledger.ensure(con)
     existing = {t for (t,) in con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'staging'").fetchall()}  # fmt: skip
@@ -454,6 +456,14 @@ CHECKS_PER_DAY = """
 """
 
 
+def _rejected_files(source: str) -> str:
+    """SQL: the landing files of `source` rejected whole on the day or the morning after
+    (when the daily run for the day ingests), as `file (reason)`; NULL when none."""
+    return f"""(SELECT string_agg(f.file || ' (' || f.reason || ')', '; ' ORDER BY f.file)
+                FROM quarantine.files f WHERE f.source = '{source}'
+                AND f.arrived_at::DATE BETWEEN cal.date AND cal.date + 1)"""
+
+
 def build_data_trust(
     con: duckdb.DuckDBPyConnection, w: Window, now: datetime, checks: str | None = None
 ) -> int:
@@ -479,7 +489,8 @@ def build_data_trust(
                (SELECT count(*) FROM staging.{table} WHERE date = cal.date) AS rows_loaded,
                (SELECT count(*) FROM quarantine.{src} WHERE date = cal.date) AS rows_quarantined,
                (SELECT max({ts}) FROM staging.{table}
-                 WHERE date BETWEEN cal.date - 7 AND cal.date) AS newest
+                 WHERE date BETWEEN cal.date - 7 AND cal.date) AS newest,
+               {_rejected_files(src)} AS rejected
             FROM ({_calendar()}) cal"""
         for src, table, ts in daily
     ]
@@ -487,7 +498,8 @@ def build_data_trust(
         f"""SELECT cal.date, 'licences',
                (SELECT count(*) FROM staging.tool_licences),
                (SELECT count(*) FROM quarantine.licences),
-               (SELECT max(as_of) FROM staging.tool_licences)
+               (SELECT max(as_of) FROM staging.tool_licences),
+               {_rejected_files("licences")}
             FROM ({_calendar()}) cal"""
     )
     limits = " ".join(f"WHEN '{s}' THEN {h}" for s, h in FRESHNESS_LIMIT_HOURS.items())
@@ -507,11 +519,13 @@ def build_data_trust(
            coalesce(c.checks_run, 0) AS checks_run, coalesce(c.checks_failed, 0) AS checks_failed,
            round(t.freshness_hours, 2) AS freshness_hours,
            coalesce(c.blocking_failed, 0) = 0 AND coalesce(t.freshness_hours <= t.limit_hours, false)
-               AND (t.source = 'licences' OR t.rows_loaded > 0) AS trusted,
+               AND (t.source = 'licences' OR t.rows_loaded > 0) AND t.rejected IS NULL AS trusted,
            nullif(concat_ws('; ',
                c.notes,
                CASE WHEN t.source <> 'licences' AND t.rows_loaded = 0
                     THEN 'no records arrived for this day' END,
+               CASE WHEN t.rejected IS NOT NULL
+                    THEN 'landing file(s) could not be read: ' || left(t.rejected, 400) END,
                CASE WHEN t.freshness_hours IS NULL THEN 'no records in the last 7 days'
                     WHEN t.freshness_hours > t.limit_hours
                     THEN format('stale: newest record {{}} h old (limit {{}} h)',

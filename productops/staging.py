@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 
 from productops import ledger
-from productops.ingest import Manifest
+from productops.ingest import Batch, Manifest
 from productops.settings import DataPaths
 from productops.sources import Rule, Source
 from productops.sources.base import EARLIEST_CREATED, plausible_created
@@ -28,6 +28,13 @@ RAW_COLUMNS = """
     NULL::TIMESTAMP AS ingested_at, NULL::VARCHAR AS file, NULL::BIGINT AS record_no,
     NULL::VARCHAR AS record_key, NULL::VARCHAR AS record, NULL::VARCHAR AS parse_error,
     NULL::DATE AS date
+"""
+# Landing files that could not be read at all, mirrored from the manifest so that
+# data_trust can tell BI (a file is not a record: it has no day but the one it arrived).
+REJECTED_FILES_DDL = """
+CREATE SCHEMA IF NOT EXISTS quarantine;
+CREATE TABLE IF NOT EXISTS quarantine.files (
+    source VARCHAR, batch_id VARCHAR, file VARCHAR, reason VARCHAR, arrived_at TIMESTAMP);
 """
 QUARANTINE_COLUMNS = (
     "date, source, shape, batch_id, file, record_no, record_key, "
@@ -71,13 +78,17 @@ def raw_files_of_days(paths: DataPaths, source: Source, days: list[date]) -> lis
 
 
 def pending_batches(
-    con: duckdb.DuckDBPyConnection, paths: DataPaths, source: Source
+    con: duckdb.DuckDBPyConnection,
+    paths: DataPaths,
+    source: Source,
+    batches: dict[str, Batch] | None = None,
 ) -> dict[str, list[date]]:
     """Batches in the lake that staging has not merged yet, with the days they touched."""
     merged = ledger.merged_batches(con, source.name)
+    batches = Manifest(paths, source.name).batches() if batches is None else batches
     return {
         b.batch_id: [date.fromisoformat(d) for d in b.dates]
-        for b in Manifest(paths, source.name).batches().values()
+        for b in batches.values()
         if b.status == "ingested" and b.batch_id not in merged
     }
 
@@ -218,8 +229,11 @@ def build_staging(
     pass None for both: the whole table is replaced. `con` must have the shared macros
     and a PII salt (`productops.sql.prepare`).
     """
-    con.execute("CREATE SCHEMA IF NOT EXISTS staging; CREATE SCHEMA IF NOT EXISTS quarantine")
-    pending = pending_batches(con, paths, source)
+    con.execute("CREATE SCHEMA IF NOT EXISTS staging")
+    con.execute(REJECTED_FILES_DDL)
+    batches = Manifest(paths, source.name).batches()
+    pending = pending_batches(con, paths, source, batches)
+    rejected = [b for b in batches.values() if b.status == "rejected"]
     late: set[date] = set()
     if start is None or end is None:
         days: list[date] | None = None
@@ -251,6 +265,12 @@ def build_staging(
             con.execute(f"DELETE FROM {table} WHERE {where}", params)
             con.execute(f"INSERT INTO {table} BY NAME {select}")
         ledger.record_merged(con, source.name, pending)
+        con.execute("DELETE FROM quarantine.files WHERE source = ?", [source.name])
+        if rejected:
+            con.executemany(
+                "INSERT INTO quarantine.files VALUES (?, ?, ?, ?, ?)",
+                [(source.name, b.batch_id, b.file, b.reason, b.ingested_at) for b in rejected],
+            )
         if days:
             ledger.record_changes(con, staging_table, days)
         con.execute("COMMIT")

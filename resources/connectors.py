@@ -5,7 +5,7 @@ never into config, logs or metadata; a source without them is served by its land
 folder alone (file drops), as before. `base_url` and `timeout_s` may be set in config.
 """
 
-from datetime import date
+from datetime import date, timedelta
 from logging import Logger, LoggerAdapter
 
 import dagster as dg
@@ -72,7 +72,13 @@ class ZendeskApi(SourceApi):
 
 
 class HackerNewsApi(SourceApi):
-    """Hacker News via Algolia: `SOCIAL_QUERIES` (comma-separated), `HN_BASE_URL`."""
+    """Hacker News via Algolia: `SOCIAL_QUERIES` (comma-separated), `HN_BASE_URL`.
+
+    Algolia filters on creation time only, so points and comment counts of older items
+    are refreshed by re-reading the last `refresh_days` of hits on every pull.
+    """
+
+    refresh_days: int = 30
 
     def queries(self) -> list[str]:
         return [q.strip() for q in (_env("SOCIAL_QUERIES") or "").split(",") if q.strip()]
@@ -82,7 +88,9 @@ class HackerNewsApi(SourceApi):
         return apis.algolia_client(url, timeout_s=self.timeout_s) if self.queries() else None
 
     def _pull(self, paths, client, start, log):
-        return pulling.pull_hacker_news(paths, client, start, self.queries(), log=log)
+        return pulling.pull_hacker_news(
+            paths, client, start, self.queries(), refresh=timedelta(days=self.refresh_days), log=log
+        )
 
 
 class OktaApi(SourceApi):

@@ -107,6 +107,17 @@ class Emulator:
             "updated_at": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
 
+    def edit_oldest(self) -> None:
+        """Edits to the first records created (days before the newest): what a daily pull
+        meets all the time. Algolia re-indexes the hit; nothing about it is newer but that."""
+        now = datetime.now(UTC)
+        self.responses["5000"].update(score=9, updated_at=int(now.timestamp()))
+        first = self.tickets[0]
+        self.tickets.append({**first, "status": "solved", "generated_timestamp": int(now.timestamp()),
+                             "updated_at": now.strftime("%Y-%m-%dT%H:%M:%SZ")})  # fmt: skip
+        self.hits["9000"] = {**self.hits["9000"], "points": 77,
+                             "updated_at": now.strftime("%Y-%m-%dT%H:%M:%SZ")}  # fmt: skip
+
     def final_tickets(self) -> dict[int, dict]:
         final: dict[int, dict] = {}
         for t in self.tickets:

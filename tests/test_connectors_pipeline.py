@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -77,6 +77,28 @@ def test_pulls_exactly_the_distinct_records_then_their_edits(emulator: Emulator)
     assert n == len(scores) and 100 * (p - d) / n == pytest.approx(expected)
     assert staged("SELECT score FROM staging.nps_responses WHERE response_id = '5003'") == [(10,)]
     assert staged("SELECT points FROM staging.social_mentions WHERE mention_id = '9129'") == [(42,)]
+
+
+def test_a_daily_pull_brings_edits_of_records_created_days_before(emulator: Emulator) -> None:
+    assert run(select=["*"]).success
+    emulator.edit_oldest()
+    with dg.DagsterInstance.ephemeral() as instance:  # the daily run: the last day only
+        daily = materialise(WINDOW[1], WINDOW[1], instance=instance)
+    assert daily.success, daily.errors + daily.failed_checks
+    check_final_state(emulator)
+    assert staged("SELECT score FROM staging.nps_responses WHERE response_id = '5000'") == [(9,)]
+    assert staged("SELECT points FROM staging.social_mentions WHERE mention_id = '9000'") == [(77,)]
+    assert staged("SELECT status FROM staging.feedback WHERE feedback_id = 'zendesk:7000'") == [
+        ("solved",)
+    ]
+    first_day = datetime.fromtimestamp(emulator.responses["5000"]["created_at"], UTC).date()
+    with duckdb.connect(str(data_paths().serving), read_only=True) as con:
+        promoters = con.execute(
+            "SELECT promoters FROM marts.nps_daily WHERE date = ? AND segment = 'all'", [first_day]
+        ).fetchall()[0][0]
+    scores = [r["score"] for r in emulator.responses.values()
+              if datetime.fromtimestamp(r["created_at"], UTC).date() == first_day]  # fmt: skip
+    assert promoters == sum(s >= 9 for s in scores)
 
 
 def test_one_request_in_five_failing_gives_the_same_result(emulator: Emulator) -> None:

@@ -4,13 +4,16 @@ reason naming the file, the record and the field, while the rest of the file flo
 from __future__ import annotations
 
 import json
+import random
 from datetime import UTC, date, datetime
 
 import pytest
 
+from productops import marts
 from productops.ingest import ingest_source
 from productops.sources import SOURCES
 from productops.staging import build_staging, reconcile
+from productops.themes import load_taxonomy
 from tests.helpers import rows, warehouse, write_jsonl
 
 DAY = date(2026, 3, 2)
@@ -139,3 +142,24 @@ def test_ragged_csv_rows_are_quarantined_one_by_one_and_the_rest_flows(paths) ->
         "does not have as many fields as the header",
     ]
     assert reconcile(con, paths, SOURCES["feedback"]).ok
+
+
+def test_a_file_that_cannot_be_read_makes_data_trust_say_so(paths) -> None:
+    write_jsonl(paths, "nps", "good.jsonl", [nps("ok", T0 + 60)])
+    folder = paths.landing_dir("nps")
+    (folder / "garbage.jsonl").write_bytes(random.Random(5).randbytes(1024))
+    arrived = datetime(2026, 3, 3, 6, 0, tzinfo=UTC)  # the morning after DAY
+    reports = ingest_source(paths, SOURCES["nps"], now=arrived)
+    assert sorted(b.status for b in reports.new) == ["ingested", "rejected"]
+    con = warehouse(paths)
+    for source in SOURCES.values():  # data_trust reads every staging table
+        window = (DAY, DAY) if source.daily else (None, None)
+        build_staging(con, paths, source, *window)
+    marts.prepare(con, load_taxonomy())
+    marts.build_data_trust(con, marts.Window(DAY, DAY), arrived)
+    trusted, notes = con.execute(
+        "SELECT trusted, notes FROM marts.data_trust WHERE source = 'nps' AND date = ?", [DAY]
+    ).fetchall()[0]
+    assert trusted is False
+    assert "landing file(s) could not be read: landing/nps/garbage.jsonl (" in notes
+    assert "is not text" in notes

@@ -108,11 +108,11 @@ def _epoch(d: date) -> int:
     return int(datetime.combine(d, datetime.min.time(), UTC).timestamp())
 
 
-def _later(cursor: str | None, fallback: int) -> int:
-    """The update-time cursor minus the look-back, or the window's start."""
+def _later(cursor: str | None, fallback: int, look_back: timedelta = LOOKBACK) -> int:
+    """The cursor minus the look-back, or the window's start."""
     if cursor is None:
         return fallback
-    return max(0, int(float(cursor)) - int(LOOKBACK.total_seconds()))
+    return max(0, int(float(cursor)) - int(look_back.total_seconds()))
 
 
 def pull_delighted(paths: DataPaths, client: ApiClient, start: date, **kw: Any) -> PullResult:
@@ -143,13 +143,21 @@ def pull_okta(paths: DataPaths, client: ApiClient, start: date, **kw: Any) -> Pu
 
 
 def pull_hacker_news(
-    paths: DataPaths, client: ApiClient, start: date, queries: list[str], **kw: Any
+    paths: DataPaths,
+    client: ApiClient,
+    start: date,
+    queries: list[str],
+    refresh: timedelta = timedelta(days=30),
+    **kw: Any,
 ) -> list[PullResult]:
+    """Hits per query since the creation-time cursor minus `refresh`: Algolia cannot filter
+    on update time, so later points and comments are seen only for items that recent.
+    Re-read pages are the same batch (skipped) unless something changed."""
     results = []
     now = int(datetime.now(UTC).timestamp())
     for query in queries:
         name = f"social_{hashlib.sha256(query.encode()).hexdigest()[:8]}"
-        since = _later(CursorStore(paths, name).load(), _epoch(start))
+        since = _later(CursorStore(paths, name).load(), _epoch(start), refresh)
         pages = apis.hn_search(client, query=query, since_i=since, until_i=now)
         results.append(
             pull_pages(paths, "social", pages, cursor_name=name, prefix="hn_search_by_date", **kw)
