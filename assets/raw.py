@@ -83,6 +83,7 @@ def raw_asset(source: Source) -> dg.AssetsDefinition:
                 "new_batches": len(report.new),
                 "new_records": report.rows,
                 "duplicate_files": dg.MetadataValue.json(report.duplicates),
+                "refused_files": dg.MetadataValue.json(report.refused),
                 "rejected_files": dg.MetadataValue.json(
                     [{"file": b.file, "reason": b.reason} for b in rejected]
                 ),

@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import shutil
+import stat
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -25,7 +26,8 @@ import polars as pl
 import polars.selectors as cs
 
 from productops import encodings, sql
-from productops.settings import DataPaths
+from productops.printable import printable
+from productops.settings import MAX_FILE_MB_ENV, DataPaths, max_landing_bytes
 from productops.sources import Source
 from productops.sources.base import plausible_created
 
@@ -62,6 +64,8 @@ class IngestReport:
     new: list[Batch] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)  # files whose content was seen before
     skipped: list[str] = field(default_factory=list)  # files of a kind this source does not read
+    # symlinks, special files and files over the size limit: never opened
+    refused: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def rows(self) -> int:
@@ -258,11 +262,58 @@ def cached_digest(index: dict[str, dict[str, int | str]], rel: str, path: Path) 
 
 
 def landing_files(paths: DataPaths, source: str) -> list[Path]:
-    """Files in the source's landing folder, oldest name first; dot-files are in flight."""
+    """Regular files in the source's landing folder, by name; dot-files are in flight."""
+    return scan_landing(paths, source)[0]
+
+
+def scan_landing(
+    paths: DataPaths, source: str, max_bytes: int | None = None
+) -> tuple[list[Path], list[tuple[str, str]]]:
+    """The landing folder's files to read, and the entries refused with the reason.
+
+    Landing is a boundary: only regular files inside it are read. A symbolic link (to a
+    file or a folder) is refused, never followed; so is a FIFO, socket or device (opening
+    a FIFO would block the run), and a file over `max_bytes` (default: the
+    `PRODUCTOPS_MAX_FILE_MB` setting). Nothing refused is opened.
+    """
+    limit = max_landing_bytes() if max_bytes is None else max_bytes
     folder = paths.landing_dir(source)
-    if not folder.exists():
-        return []
-    return sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+    if folder.is_symlink():
+        return [], [(str(folder.relative_to(paths.root)), "is a symbolic link; refused")]
+    files: list[Path] = []
+    refused: list[tuple[str, str]] = []
+    for root, dirs, names in os.walk(folder, followlinks=False):
+        here = Path(root)
+        for d in list(dirs):
+            if d.startswith(".") or (here / d).is_symlink():
+                dirs.remove(d)
+                if not d.startswith("."):
+                    refused.append((str((here / d).relative_to(paths.root)), _SYMLINK))
+        for name in names:
+            if name.startswith("."):
+                continue
+            path = here / name
+            mode = path.lstat()
+            if stat.S_ISLNK(mode.st_mode):
+                reason = _SYMLINK
+            elif not stat.S_ISREG(mode.st_mode):
+                reason = "is not a regular file (a FIFO, socket or device); refused"
+            elif mode.st_size > limit:
+                reason = (
+                    f"is {mode.st_size:,} bytes, over the limit of {limit:,} "
+                    f"({MAX_FILE_MB_ENV}); refused unread"
+                )
+            else:
+                files.append(path)
+                continue
+            refused.append((str(path.relative_to(paths.root)), reason))
+    return sorted(files), sorted(refused)
+
+
+_SYMLINK = (
+    "is a symbolic link; productops reads only regular files inside landing "
+    "(copy the file in instead); refused, not followed"
+)
 
 
 def _dated_records_sql(source: Source, columns: list[str]) -> str:
@@ -357,7 +408,7 @@ def _write_batch(
     tmp.mkdir(parents=True)
     con.execute(
         f"""COPY (SELECT * EXCLUDE (created_date), created_date AS date FROM batch ORDER BY record_no)
-            TO '{tmp}' (FORMAT parquet, PARTITION_BY (date), FILENAME_PATTERN 'part',
+            TO {sql.literal(tmp)} (FORMAT parquet, PARTITION_BY (date), FILENAME_PATTERN 'part',
                         COMPRESSION zstd, OVERWRITE_OR_IGNORE)"""
     )
     for written in sorted(tmp.glob("date=*/*.parquet")):
@@ -380,11 +431,14 @@ def ingest_source(
     known = manifest.batches()
     index = manifest.file_index()
     report = IngestReport(source.name)
-    files = landing_files(paths, source.name)
+    files, refused = scan_landing(paths, source.name)
+    for rel, reason in refused:
+        report.refused.append({"file": rel, "reason": reason})
+        log.error(f"Landing entry {printable(rel)} {reason}.")
     with sql.connect() as con:
         for i, path in enumerate(files, 1):
             rel = str(path.relative_to(paths.root))
-            stat = path.stat()
+            size = path.stat().st_size
             digest = cached_digest(index, rel, path)
             batch_id = digest[:16]
             if batch_id in known:
@@ -393,14 +447,16 @@ def ingest_source(
                 continue
             if path.suffix.lower() not in SUPPORTED:
                 report.skipped.append(rel)
-                log.warning(f"{rel}: skipped, not a file type productops reads {SUPPORTED}")
+                log.warning(
+                    f"{printable(rel)}: skipped, not a file type productops reads {SUPPORTED}"
+                )
                 continue
             batch = Batch(
                 batch_id=batch_id,
                 source=source.name,
                 file=rel,
                 sha256=digest,
-                size=stat.st_size,
+                size=size,
                 status="ingested",
                 ingested_at=now.replace(tzinfo=None).isoformat(timespec="seconds"),
             )
@@ -419,11 +475,12 @@ def ingest_source(
                 reason = str(exc) if isinstance(exc, LandingFileError) else f"{rel}: {exc}"
                 batch.status, batch.reason = "rejected", reason
                 log.error(
-                    f"Landing file rejected: {exc}. The file stays in landing; fix it and drop it again."
+                    f"Landing file rejected: {printable(reason)}. The file stays in landing; "
+                    "fix it and drop it again."
                 )
             if batch.bad_records:
                 log.warning(
-                    f"{rel}: {batch.bad_records} of {batch.rows} records could not be read (not a JSON "
+                    f"{printable(rel)}: {batch.bad_records} of {batch.rows} records could not be read (not a JSON "
                     "object, or a row with the wrong number of fields); they are kept in raw and "
                     "will be quarantined with the reason."
                 )

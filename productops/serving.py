@@ -19,6 +19,7 @@ from pathlib import Path
 import duckdb
 
 from productops.marts import CONTRACT_TABLES
+from productops.sql import literal
 
 # Written in DuckDB's v1.0.0 storage format, which every DuckDB since 1.0 reads: the
 # Python, JDBC (Metabase), duckdb-engine (Superset) and Node (Evidence) drivers included.
@@ -69,10 +70,10 @@ def publish(
     keep = sorted(t for t in keep_previous if t in previous)
     at = published_at.replace(tzinfo=None)
     counts: dict[str, int] = {}
-    con.execute(f"ATTACH '{tmp}' AS pub (STORAGE_VERSION '{STORAGE_VERSION}')")
+    con.execute(f"ATTACH {literal(tmp)} AS pub (STORAGE_VERSION '{STORAGE_VERSION}')")
     try:
         if target.exists():
-            con.execute(f"ATTACH '{target}' AS prev (READ_ONLY)")
+            con.execute(f"ATTACH {literal(target)} AS prev (READ_ONLY)")
         con.execute("CREATE SCHEMA pub.marts; CREATE SCHEMA pub.meta")
         for table in CONTRACT_TABLES:
             if table in keep:

@@ -15,6 +15,18 @@ from pathlib import Path
 DATA_DIR_ENV = "PRODUCTOPS_DATA_DIR"
 PII_SALT_ENV = "PRODUCTOPS_PII_SALT"
 SOURCES = ("nps", "feedback", "social", "tool_usage", "licences")
+MAX_FILE_MB_ENV = "PRODUCTOPS_MAX_FILE_MB"
+DEFAULT_MAX_FILE_MB = 512
+
+
+def max_landing_bytes() -> int:
+    """The largest landing file productops reads: `PRODUCTOPS_MAX_FILE_MB`, else 512 MB."""
+    raw = os.environ.get(MAX_FILE_MB_ENV)
+    try:
+        mb = float(raw) if raw else DEFAULT_MAX_FILE_MB
+    except ValueError as exc:
+        raise ValueError(f"{MAX_FILE_MB_ENV}={raw!r} is not a number of megabytes") from exc
+    return int(mb * 1024 * 1024)
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,21 @@ CREATE OR REPLACE TEMP MACRO pii_hash(x) AS
 """
 
 
+def literal(value: str | Path) -> str:
+    """`value` as a SQL string literal.
+
+    The one way a value from a file, a setting or the data folder's path is written
+    into SQL text, for the few places a bound parameter cannot go: a macro body, a
+    path in COPY or ATTACH, `read_parquet` inside a view. Everything else is bound as
+    a parameter. DuckDB's standard strings have no escapes but the doubled quote, so
+    `--`, `;`, backslashes, `$$` and newlines are inert inside one; NUL is refused.
+    """
+    text = str(value)
+    if "\x00" in text:
+        raise ValueError(f"a NUL character cannot be part of SQL text: {text[:40]!r}")
+    return "'" + text.replace("'", "''") + "'"
+
+
 def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
     """(name, type) of every column of `schema.table`, in order; empty if it does not exist."""
     schema, name = table.split(".")

@@ -20,7 +20,7 @@ from productops.ingest import Batch, Manifest
 from productops.settings import DataPaths
 from productops.sources import Rule, Source
 from productops.sources.base import EARLIEST_CREATED, plausible_created
-from productops.sql import table_columns
+from productops.sql import literal, table_columns
 
 # The raw lake's columns (see `productops.ingest`), for windows that have no file yet.
 RAW_COLUMNS = """
@@ -140,17 +140,14 @@ def _base_rules(source: Source) -> tuple[Rule, ...]:
     return (*rules, *source.rules)
 
 
-def _quoted(text: str) -> str:
-    return text.replace("'", "''")
-
-
 def _rule_columns(source: Source) -> str:
     rules = _base_rules(source)
-    name = " ".join(f"WHEN {r.when} THEN '{r.name}'" for r in rules)
-    fld = " ".join(f"WHEN {r.when} THEN '{r.field}'" for r in rules)
+    name = " ".join(f"WHEN {r.when} THEN {literal(r.name)}" for r in rules)
+    fld = " ".join(f"WHEN {r.when} THEN {literal(r.field)}" for r in rules)
     reason = " ".join(
-        f"WHEN {r.when} THEN format('{{}} record {{}}: field {r.field} = {{}} {_quoted(r.detail)}', "
-        f"file, record_no, coalesce('''' || left(({r.value})::VARCHAR, 80) || '''', 'null'))"
+        f"WHEN {r.when} THEN format('{{}} record {{}}: field {{}} = {{}} {{}}', file, record_no, "
+        f"{literal(r.field)}, coalesce('''' || left(({r.value})::VARCHAR, 80) || '''', 'null'), "
+        f"{literal(r.detail)})"
         for r in rules
     )
     return f"CASE {name} END AS _rule, CASE {fld} END AS _field, CASE {reason} END AS _reason"
@@ -188,7 +185,7 @@ def _window_sql(source: Source, raw_relation: str) -> str:
 def _raw_relation(files: list[Path]) -> str:
     if not files:
         return f"SELECT {RAW_COLUMNS} WHERE false"
-    listed = ", ".join(f"'{f}'" for f in files)
+    listed = ", ".join(literal(f) for f in files)
     return (
         f"SELECT * FROM read_parquet([{listed}], hive_partitioning = true, "
         "hive_types = {'date': DATE}, union_by_name = true)"

@@ -7,6 +7,10 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
+
+from productops.sql import literal
+
 DEFAULT_TAXONOMY = Path(__file__).resolve().parents[1] / "config" / "themes.toml"
 
 
@@ -18,8 +22,8 @@ class Taxonomy:
     def macro_sql(self) -> str:
         """`themes(text)`: the list of matching themes, `['other']` when none match."""
         cases = ", ".join(
-            f"CASE WHEN regexp_matches(lower(t), '{_pattern(patterns)}') THEN '{name}' END"
-            for name, patterns in self.themes.items()
+            f"CASE WHEN regexp_matches(lower(t), {literal(_pattern(p))}) THEN {literal(name)} END"
+            for name, p in self.themes.items()
         )
         return f"""
         CREATE OR REPLACE TEMP MACRO themes(t) AS
@@ -31,7 +35,22 @@ class Taxonomy:
 
 def _pattern(patterns: tuple[str, ...]) -> str:
     joined = "|".join(p.lower() for p in patterns)
-    return f"\\b({joined})\\b".replace("'", "''")
+    return f"\\b({joined})\\b"
+
+
+def _check_patterns(path: Path, themes: dict[str, tuple[str, ...]]) -> None:
+    """Each theme's patterns compile in DuckDB's regex engine (RE2), or the file is named."""
+    with duckdb.connect() as con:
+        for name, patterns in themes.items():
+            bad = [p for p in patterns if not isinstance(p, str)]
+            if bad or not isinstance(name, str) or not name.strip():
+                raise ValueError(f"{path}: theme {name!r}: names and patterns must be text")
+            try:
+                con.execute("SELECT regexp_matches('', ?)", [_pattern(patterns)]).fetchall()
+            except duckdb.Error as exc:
+                raise ValueError(
+                    f"{path}: theme {name!r}: a pattern is not a valid regex: {exc}"
+                ) from exc
 
 
 def load_taxonomy(path: Path | str | None = None) -> Taxonomy:
@@ -47,4 +66,5 @@ def load_taxonomy(path: Path | str | None = None) -> Taxonomy:
     empty = [name for name, patterns in themes.items() if not patterns]
     if not themes or empty:
         raise ValueError(f"{path}: every theme needs patterns (empty: {empty or 'all'})")
+    _check_patterns(path, themes)
     return Taxonomy(version=hashlib.sha256(raw).hexdigest()[:12], themes=themes)
