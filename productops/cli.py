@@ -327,6 +327,9 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    from productops.permissions import private_umask
+
+    private_umask()  # the data folder is its owner's alone
     # Dagster marks a few stable-in-practice parameters (backfill_policy) as beta.
     warnings.filterwarnings("ignore", message=".*currently in beta.*")
     try:

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from productops import permissions
 from productops.settings import DataPaths
 
 CLI_TAG, HOST_TAG, PID_TAG = "productops/entry", "productops/host", "productops/pid"
@@ -46,9 +47,10 @@ class Recovery:
     dead_runs: list[str] = field(default_factory=list)
     freed_slots: list[str] = field(default_factory=list)  # run ids whose slots were freed
     removed: list[str] = field(default_factory=list)  # stale temporary files and folders
+    tightened: int = 0  # entries of the data folder that were open to other users
 
     def __bool__(self) -> bool:
-        return bool(self.dead_runs or self.freed_slots or self.removed)
+        return bool(self.dead_runs or self.freed_slots or self.removed or self.tightened)
 
     def describe(self) -> str:
         parts = []
@@ -61,6 +63,8 @@ class Recovery:
             parts.append(f"freed the concurrency slots of {len(self.freed_slots)} ended run(s)")
         if self.removed:
             parts.append(f"removed {len(self.removed)} temporary file(s) a crash left behind")
+        if self.tightened:
+            parts.append(f"closed {self.tightened} file(s) and folder(s) to other users")
         return "; ".join(parts)
 
 
@@ -123,6 +127,7 @@ def recover(instance: dg.DagsterInstance, paths: DataPaths) -> Recovery:
                 storage.free_concurrency_slots_for_run(run_id)
                 found.freed_slots.append(run_id)
     found.removed = remove_stale_files(paths)
+    found.tightened = permissions.secure(paths)
     return found
 
 

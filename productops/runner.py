@@ -19,6 +19,7 @@ from dagster._core.storage.tags import (  # the public tag names for partition-r
     ASSET_PARTITION_RANGE_START_TAG,
 )
 
+from productops import permissions
 from productops.recovery import Recovery, data_folder_lock, recover, run_tags
 from productops.settings import data_paths
 
@@ -136,6 +137,7 @@ def materialise(
             "for those days, and an empty day must not be published as trusted. "
             "Use --end with today or an earlier day."
         )
+    permissions.private_umask()
     paths = data_paths()
     instance = instance or dg.DagsterInstance.get()
     notice = on_notice or (lambda _: None)

@@ -19,7 +19,8 @@ from pathlib import Path
 import duckdb
 
 from productops.marts import CONTRACT_TABLES
-from productops.sql import literal
+from productops.permissions import serving_mode
+from productops.sql import literal, table_columns
 
 # Written in DuckDB's v1.0.0 storage format, which every DuckDB since 1.0 reads: the
 # Python, JDBC (Metabase), duckdb-engine (Superset) and Node (Evidence) drivers included.
@@ -35,6 +36,30 @@ class Publication:
     path: Path
     row_counts: dict[str, int]
     kept_from_previous: list[str] = field(default_factory=list)
+
+
+# A cell a spreadsheet would run as a formula (CSV export, Excel's ODBC import): it
+# starts with =, +, -, @, a tab or a carriage return. Published text gets a leading
+# apostrophe there, which spreadsheets show as text (OWASP's advice); the warehouse
+# keeps the text as it came.
+_FORMULA = r"'^[=+\-@\t\r]'"
+
+
+def _neutralised(value: str) -> str:
+    return f"CASE WHEN regexp_matches({value}, {_FORMULA}) THEN '''' || {value} ELSE {value} END"
+
+
+def _cells_safe(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """The table's columns, text ones neutralised against formula injection."""
+    out = []
+    for name, kind in table_columns(con, f"marts.{table}"):
+        if kind == "VARCHAR":
+            out.append(f"{_neutralised(name)} AS {name}")
+        elif kind == "VARCHAR[]":
+            out.append(f"list_transform({name}, lambda x: {_neutralised('x')}) AS {name}")
+        else:
+            out.append(name)
+    return ", ".join(out)
 
 
 def _previous_tables(path: Path) -> set[str]:
@@ -81,7 +106,8 @@ def publish(
             else:
                 con.execute(
                     f"CREATE TABLE pub.marts.{table} AS "
-                    f"SELECT *, ?::TIMESTAMP AS _published_at FROM marts.{table}",
+                    f"SELECT {_cells_safe(con, table)}, ?::TIMESTAMP AS _published_at "
+                    f"FROM marts.{table}",
                     [at],
                 )
             counts[table] = con.execute(f"SELECT count(*) FROM pub.marts.{table}").fetchall()[0][0]
@@ -116,5 +142,6 @@ def publish(
         con.execute("DETACH DATABASE IF EXISTS pub")
     with open(tmp, "rb") as f:
         os.fsync(f.fileno())
+    os.chmod(tmp, serving_mode())  # private unless the team opened it on purpose
     os.replace(tmp, target)
     return Publication(publication_id, published_at, target, counts, keep)

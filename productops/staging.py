@@ -38,7 +38,7 @@ CREATE TABLE IF NOT EXISTS quarantine.files (
 """
 QUARANTINE_COLUMNS = (
     "date, source, shape, batch_id, file, record_no, record_key, "
-    "_rule AS rule, _field AS field, _reason AS reason, raw_record AS record"
+    "_rule AS rule, _field AS field, _reason AS reason"
 )
 
 
@@ -125,6 +125,10 @@ def _base_rules(source: Source) -> tuple[Rule, ...]:
              "does not have as many fields as the header"),
         Rule("invalid_json", "(record)", "parse_error IS NOT NULL", "left(raw_record, 60)",
              "is not a JSON object"),
+        # JSON allows a key twice; which value the vendor meant is unknown, so neither is used.
+        Rule("duplicate_key", "(record)",
+             "len(json_keys(record)) <> len(list_distinct(json_keys(record)))",
+             "array_to_string(json_keys(record), ', ')", "has a key more than once"),
         Rule("missing_id", "id", "record_key IS NULL", "NULL", "is missing"),
     ]  # fmt: skip
     if source.daily:
@@ -246,7 +250,11 @@ def build_staging(
     staging_table = f"staging.{source.table}"
     quarantine_table = f"quarantine.{source.name}"
     staging_select = _staging_select(source)
-    quarantine_select = f"SELECT {QUARANTINE_COLUMNS} FROM window_rows WHERE _rule IS NOT NULL"
+    quarantine_select = f"""
+        SELECT {QUARANTINE_COLUMNS},
+               CASE WHEN record IS NULL THEN redact(raw_record, NULL)
+                    ELSE ({source.redacted_record()})::VARCHAR END AS record
+        FROM window_rows WHERE _rule IS NOT NULL"""
     if days is None:
         where, params = "true", []
     else:

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 import dagster as dg
 import duckdb
 
-from productops import sql
+from productops import permissions, sql
 from productops.settings import DataPaths, data_paths, pii_salt
 
 
@@ -16,6 +16,9 @@ class DataFolder(dg.ConfigurableResource):
     """The data folder: `data_dir`, else `$PRODUCTOPS_DATA_DIR`, else `./data`."""
 
     data_dir: str | None = None
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        permissions.private_umask()  # runs launched from the UI write owner-only files too
 
     @property
     def paths(self) -> DataPaths:
@@ -33,6 +36,9 @@ class DuckDBWarehouse(dg.ConfigurableResource):
     pii_salt: str | None = None
     memory_limit: str = "6GB"
     threads: int = 2
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        permissions.private_umask()
 
     @property
     def paths(self) -> DataPaths:

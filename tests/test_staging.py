@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 from productops.sources import SOURCES
@@ -179,3 +180,22 @@ def test_licence_inventory_rows_are_typed_and_bad_counts_quarantined(paths) -> N
         reason
         == "landing/licences/inventory.csv record 3: field seats = 'n/a' is not a whole number of seats"
     )
+
+
+def test_quarantine_keeps_the_record_for_repair_but_not_the_person(paths) -> None:
+    bad = delighted("9", 11, comment="Call Ada Lovelace on +1 415 555 0123 or ada@example.com")
+    bad["person"]["phone_number"] = "+14155550123"
+    write_jsonl(paths, "nps", "day1.jsonl", [bad, '{"id": "8", "email": "x@example.com", "cut'])
+    con = stage(paths, "nps", DAY, DAY)
+    records = dict(con.execute("SELECT rule, record FROM quarantine.nps").fetchall())
+    kept = json.loads(records["score_out_of_range"])
+    assert kept["score"] == 11 and kept["created_at"] == T0 + 3600  # repairable as it came
+    assert kept["person"] == {
+        "id": "p1",
+        "email": "[email]",
+        "name": "[name]",
+        "phone_number": "[phone]",
+    }
+    assert kept["comment"] == "Call [name] on [phone] or [email]"
+    assert "x@example.com" not in records["invalid_json"]
+    assert "ada" not in str(records).lower() and "555" not in str(records)

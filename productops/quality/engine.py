@@ -19,6 +19,7 @@ from productops.quality import gx
 from productops.quality.results import CheckOutcome, DayOutcome, as_day, days_between
 from productops.quality.suites import EMAIL_PY, PHONE_PY, TableSuite
 from productops.settings import DataPaths
+from productops.sql import literal
 from productops.staging import _raw_relation, raw_files, reconcile
 
 QUARANTINE_LIMIT = 0.05  # more than this share of a day's records quarantined fails ...
@@ -216,7 +217,7 @@ def _schema(con, paths: DataPaths, suite: TableSuite, start, end, days) -> list[
         f"""
         WITH raw AS ({_raw_relation(files)}),
         recs AS (SELECT date, shape, json_keys(record) AS keys FROM raw WHERE parse_error IS NULL),
-        req AS (SELECT * FROM (VALUES {", ".join(f"('{shape}', '{f}')" for shape, fields in suite.required_fields.items() for f in fields)}) t(shape, field)),
+        req AS (SELECT * FROM (VALUES {", ".join(f"({literal(shape)}, {literal(f)})" for shape, fields in suite.required_fields.items() for f in fields)}) t(shape, field)),
         day_recs AS (SELECT * FROM recs {"WHERE date BETWEEN ? AND ?" if start else ""}),
         missing AS (
             SELECT r.date, req.field, avg((NOT list_contains(r.keys, req.field))::INTEGER) AS share,

@@ -14,6 +14,15 @@ from dataclasses import dataclass, field
 EARLIEST_CREATED = "2000-01-01"
 
 
+def integer(text: str) -> str:
+    """SQL: the whole number `text` (SQL for a string) writes, else NULL. A cast alone
+    would round `9.5` to 10: a score a vendor did not give."""
+    return (
+        f"CASE WHEN regexp_full_match(trim({text}), '[+-]?[0-9]{{1,9}}') "
+        f"THEN CAST(trim({text}) AS INTEGER) END"
+    )
+
+
 def plausible_created(created: str, arrived: str = "ingested_at") -> str:
     """SQL: true when the creation time `created` is one a real record can have."""
     return (
@@ -58,6 +67,20 @@ class Source:
     shapes: dict[str, str] = field(default_factory=dict)
     shape_by_column: dict[str, str] = field(default_factory=dict)
     daily: bool = True
+    # What quarantine hides of a raw record: (dotted JSON path, SQL for its new value).
+    # Quarantine keeps the record's shape for repair; the raw lake keeps the original.
+    redactions: tuple[tuple[str, str], ...] = ()
+
+    def redacted_record(self) -> str:
+        """SQL: `record` (JSON) with every path of `redactions` that it has replaced."""
+        out = "record"
+        for path, value in self.redactions:
+            parts = path.split(".")
+            patch = f"json_object('{parts[-1]}', {value})"
+            for part in reversed(parts[:-1]):
+                patch = f"json_object('{part}', {patch})"
+            out = f"json_merge_patch({out}, CASE WHEN json_exists(record, '$.{path}') THEN {patch} ELSE '{{}}' END)"
+        return out
 
     def shape_for(self, suffix: str, columns: list[str] | None = None) -> str | None:
         """The shape of a landing file, or None when this source does not read it."""

@@ -1,13 +1,13 @@
 """Customer feedback: Zendesk tickets (incremental export) and the in-app widget's CSV."""
 
-from productops.sources.base import Rule, Source
+from productops.sources.base import Rule, Source, integer
 
 # The sample Zendesk keeps the CRM account id and plan in custom ticket fields.
 ACCOUNT_FIELD_ID = 360000001
 PLAN_FIELD_ID = 360000002
 
 _ZD = "shape = 'zendesk_ticket'"
-_RATING = "TRY_CAST(record->>'$.rating' AS INTEGER)"
+_RATING = integer("record->>'$.rating'")
 # Whose words these are: redacted from their own text (Zendesk requester, widget user).
 _WRITER = "coalesce(record->>'$.via.source.from.name', record->>'$.user_name')"
 _STATUSES = "('new', 'open', 'pending', 'hold', 'solved', 'closed', 'deleted')"
@@ -84,6 +84,16 @@ FEEDBACK = Source(
             "record->>'$.rating'",
             "is not an integer",
         ),
+    ),
+    redactions=(
+        *(
+            (f, f"redact(record->>'$.{f}', {_WRITER})")
+            for f in ("subject", "raw_subject", "description", "message")
+        ),
+        ("via.source.from.name", "'[name]'"),
+        ("via.source.from.address", "'[email]'"),
+        ("user_name", "'[name]'"),
+        ("user_email", "'[email]'"),
     ),
     shapes={
         ".jsonl": "zendesk_ticket",

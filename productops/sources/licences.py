@@ -1,8 +1,8 @@
 """The licence inventory: seats and cost per tool, as IT keeps it (CSV)."""
 
-from productops.sources.base import Rule, Source
+from productops.sources.base import Rule, Source, integer
 
-_SEATS = "TRY_CAST(replace(trim(record->>'$.seats'), ',', '') AS INTEGER)"
+_SEATS = integer("replace(record->>'$.seats', ',', '')")
 _COST = "TRY_CAST(replace(trim(record->>'$.annual_cost'), ',', '') AS DECIMAL(14, 2))"
 
 LICENCES = Source(
@@ -47,6 +47,7 @@ LICENCES = Source(
             "is not an ISO 4217 code",
         ),
     ),
+    redactions=(("owner", "redact(record->>'$.owner', NULL)"),),
     shapes={".csv": "licence_row", ".parquet": "licence_row", ".jsonl": "licence_row"},
     daily=False,
 )

@@ -1,8 +1,8 @@
 """NPS: Delighted survey responses (`expand[]=person`)."""
 
-from productops.sources.base import Rule, Source
+from productops.sources.base import Rule, Source, integer
 
-_SCORE = "TRY_CAST(record->>'$.score' AS INTEGER)"
+_SCORE = integer("record->>'$.score'")
 
 NPS = Source(
     name="nps",
@@ -47,6 +47,12 @@ NPS = Source(
             "record->>'$.survey_type'",
             "is not an NPS survey",
         ),
+    ),
+    redactions=(
+        ("comment", "redact(record->>'$.comment', record->>'$.person.name')"),
+        ("person.name", "'[name]'"),
+        ("person.email", "'[email]'"),
+        ("person.phone_number", "'[phone]'"),
     ),
     shapes={
         ".jsonl": "delighted_response",

@@ -40,5 +40,14 @@ SOCIAL = Source(
             "has no title, story text or comment text",
         ),
     ),
+    redactions=(
+        *(
+            (f, f"redact(record->>'$.{f}', NULL)")
+            for f in ("comment_text", "story_text", "title", "story_title")
+        ),
+        ("author", "'[handle]'"),
+        ("_highlightResult", "NULL::JSON"),  # copies of the text and the author
+        ("_tags", "NULL::JSON"),  # carries author_<handle>
+    ),
     shapes={".jsonl": "hn_hit", ".json": "hn_hit", ".parquet": "hn_hit"},
 )

@@ -49,5 +49,10 @@ TOOL_USAGE = Source(
             f"is not one of {_OUTCOMES}",
         ),
     ),
+    redactions=(
+        ("actor.alternateId", "'[email]'"),
+        ("actor.displayName", "'[name]'"),
+        ("client.ipAddress", "'[ip]'"),
+    ),
     shapes={".jsonl": "okta_event", ".json": "okta_event", ".parquet": "okta_event"},
 )
