@@ -10,14 +10,9 @@ from pathlib import Path
 
 import duckdb
 
-EMAIL_RE = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"
-# 3-3-4 groupings with optional country code and brackets, and E.164 numbers; the word
-# boundaries keep hex strings (hashes, ids) from reading as phone numbers.
-PHONE_RE = (
-    r"(\+[0-9]{1,3}[ .-]?)?\(?\b[0-9]{3}\)?[ .-]?[0-9]{3}[ .-]?[0-9]{4}\b"
-    r"|\+[0-9]{8,15}\b"
-)
+from productops import pii
 
+EMAIL_RE = pii.EMAIL.pattern
 # Control characters (all but tab, newline and carriage return): out of staged text.
 CONTROL_RE = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x7F]"
 _TAGS_OUT = r"regexp_replace(regexp_replace(t, '<(p|br)\s*/?>', chr(10), 'gi'), '<[^>]+>', '', 'g')"
@@ -29,12 +24,19 @@ CREATE OR REPLACE TEMP MACRO strip_html(t) AS
     trim(regexp_replace(regexp_replace(
         CASE WHEN contains({_TAGS_OUT}, '&') THEN decode_entities({_TAGS_OUT}) ELSE {_TAGS_OUT} END,
         '{CONTROL_RE}', '', 'g'), '[ \t]+', ' ', 'g'), ' ' || chr(10) || chr(13));
+-- Phone numbers by libphonenumber (productops.pii, a UDF called only for text with at
+-- least seven digits), e-mail addresses by their grammar, and the writer's own name.
+CREATE OR REPLACE TEMP MACRO phones_out(t) AS
+    CASE WHEN length(regexp_replace(t, '[^0-9]', '', 'g')) >= 7 THEN redact_phones(t) ELSE t END;
+CREATE OR REPLACE TEMP MACRO contacts_out(t) AS
+    phones_out(regexp_replace(t, '{EMAIL_RE}', '[email]', 'g'));
 CREATE OR REPLACE TEMP MACRO redact(t, who) AS
-    CASE WHEN who IS NULL OR length(trim(who)) < 3
-         THEN regexp_replace(regexp_replace(t, '{EMAIL_RE}', '[email]', 'g'), '{PHONE_RE}', '[phone]', 'g')
-         ELSE replace(regexp_replace(regexp_replace(t, '{EMAIL_RE}', '[email]', 'g'),
-                                     '{PHONE_RE}', '[phone]', 'g'), trim(who), '[name]')
-    END;
+    CASE WHEN who IS NULL OR length(trim(who)) < 3 THEN contacts_out(t)
+         ELSE replace(contacts_out(t), trim(who), '[name]') END;
+-- The no_personal_data check asks the same detector.
+CREATE OR REPLACE TEMP MACRO has_personal_data(t) AS
+    t IS NOT NULL AND (regexp_matches(t, '{EMAIL_RE}')
+        OR (length(regexp_replace(t, '[^0-9]', '', 'g')) >= 7 AND has_phone(t)));
 -- Epoch seconds as a UTC timestamp; NULL (not an error) when out of range, so that no
 -- value in a file can fail a step.
 CREATE OR REPLACE TEMP MACRO epoch_ts(x) AS TRY(to_timestamp(x))::TIMESTAMP;
@@ -75,11 +77,15 @@ def prepare(
 ) -> duckdb.DuckDBPyConnection:
     """UTC everywhere, and the shared macros; `salt` enables `pii_hash`."""
     con.execute("SET TimeZone = 'UTC'")
-    with contextlib.suppress(duckdb.CatalogException, duckdb.InvalidInputException):
+    udfs = [
         # The standard library knows all 2,231 HTML5 entities; no SQL list would.
-        con.create_function(
-            "decode_entities", html.unescape, ["VARCHAR"], "VARCHAR", side_effects=False
-        )
+        ("decode_entities", html.unescape, "VARCHAR"),
+        ("redact_phones", pii.redact_phones, "VARCHAR"),
+        ("has_phone", lambda t: bool(pii.phone_spans(t)), "BOOLEAN"),
+    ]
+    for name, fn, returns in udfs:
+        with contextlib.suppress(duckdb.CatalogException, duckdb.InvalidInputException):
+            con.create_function(name, fn, ["VARCHAR"], returns, side_effects=False)
     if salt is not None:
         con.execute("SET VARIABLE pii_salt = ?", [salt])
     con.execute(MACROS)

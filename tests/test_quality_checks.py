@@ -92,7 +92,9 @@ def test_rows_that_slip_past_staging_rules_are_caught_by_gx(paths) -> None:
         and {"key": "3", "rule": "score between 0 and 10", "score": 42} in values.examples
     )
     pii = out["no_personal_data"]
-    assert not pii.passed and pii.examples == [{"key": "4", "rule": "no e-mail address in comment"}]
+    assert not pii.passed and pii.examples == [
+        {"key": "4", "rule": "no e-mail address or phone number in comment"}
+    ]
     assert "ada@example.com" not in str(pii.examples)
     assert not out["timestamps_valid"].passed and out["timestamps_valid"].examples[0]["key"] == "5"
     keys = out["keys_valid"]

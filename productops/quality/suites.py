@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from productops.quality.gx import Expectation
 from productops.sources import SOURCES, Source
 
-PHONE_PY = r"(?:\+[0-9]{1,3}[ .-]?)?\(?\b[0-9]{3}\)?[ .-]?[0-9]{3}[ .-]?[0-9]{4}\b|\+[0-9]{8,15}\b"
-EMAIL_PY = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"
 PROVENANCE = (
     ("date", "DATE"),
     ("_batch_id", "VARCHAR"),
