@@ -11,6 +11,7 @@ from assets.raw import OWNERS, raw_key
 from pipelines.partitions import DAILY, window_dates
 from pipelines.policies import FOLLOW
 from productops import ledger
+from productops.printable import printable
 from productops.sources import SOURCES, Source
 from productops.staging import build_staging
 from resources import DuckDBWarehouse
@@ -68,7 +69,7 @@ def staging_asset(source: Source) -> dg.AssetsDefinition:
             context.log.warning(
                 f"{result.quarantined} {source.name} record(s) quarantined "
                 f"({', '.join(f'{k}: {v}' for k, v in result.by_rule.items())}). For example: "
-                + "; ".join(r for (r,) in examples)
+                + "; ".join(printable(r) for (r,) in examples)
             )
         return dg.MaterializeResult(
             metadata={

@@ -415,6 +415,17 @@ def _write_batch(
         target = paths.raw / source.name / written.parent.name / f"{batch.batch_id}.parquet"
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(written, target)
+    if source.people:
+        names = ", ".join(f"TRY(({p})::VARCHAR)" for p in source.people)
+        con.execute(
+            f"""COPY (SELECT DISTINCT trim(n) AS name
+                      FROM (SELECT unnest([{names}]) AS n FROM batch WHERE parse_error IS NULL)
+                      WHERE contains(trim(n), ' ') AND length(trim(n)) >= 5)
+                TO {sql.literal(tmp / "people.parquet")} (FORMAT parquet)"""
+        )
+        target = paths.people / source.name / f"{batch.batch_id}.parquet"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp / "people.parquet", target)
     shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -14,7 +14,9 @@ a phone number, and this keeps the per-row cost off most text.
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 
 import phonenumbers
@@ -25,13 +27,17 @@ DEFAULT_REGIONS = ("US", "GB", "DE", "FR", "NL", "ES", "IT", "IE", "SE", "PL", "
                    "CA", "MX", "JP", "SG", "ZA")  # fmt: skip
 MIN_DIGITS = 7
 _DIGITS = re.compile(r"\d")
+_DATE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{4}")
 _SEPARATED = re.compile(r"\d[\s().\-/]+\d")
 
 
 def _written_as_phone(raw: str) -> bool:
     """A bare digit run (`1772409600`, `123456789`) is a valid number in some country but
     far more often an id, an order number or a timestamp: it counts only when written
-    like a phone number: with `+`, with separators, or national with a leading 0."""
+    like a phone number: with `+`, with separators, or national with a leading 0. A
+    date (`2026-02-30 25`, `02/03/2026`) never does."""
+    if _DATE.match(raw):  # libphonenumber's own timestamp guard needs a valid `:MM` after
+        return False
     if raw.startswith("+") or _SEPARATED.search(raw):
         return True
     return raw.startswith("0") and len(raw) >= 9
@@ -70,3 +76,41 @@ def redact_phones(text: str | None) -> str | None:
 def has_personal_data(text: str | None) -> bool:
     """True when `text` holds an e-mail address or a phone number."""
     return bool(text) and bool(EMAIL.search(text) or phone_spans(text))
+
+
+_WORD = re.compile(r"[^\W\d_]+(?:['\u2019-][^\W\d_]+)*")
+
+
+def name_redactor(names: Iterable[str]) -> Callable[[str | None], str | None]:
+    """A function that replaces every known full name (two words or more) in a text.
+
+    Names are matched as whole words, case-insensitively, by looking word n-grams up in a
+    set: linear in the text whatever the number of names (a regex alternation of
+    thousands of names is not). A single first name is never redacted: "Will" and "May"
+    are words too.
+    """
+    known = {tuple(w.lower() for w in _WORD.findall(n)) for n in names if n}
+    known = {k for k in known if len(k) >= 2 and all(len(w) >= 2 for w in k)}
+    sizes = sorted({len(k) for k in known}, reverse=True)
+
+    def redact(text: str | None) -> str | None:
+        if not text or not known:
+            return text
+        words = list(_WORD.finditer(text))
+        out, last, i = [], 0, 0
+        while i < len(words):
+            for n in sizes:
+                run = words[i : i + n]
+                if (
+                    len(run) == n
+                    and all(text[a.end() : b.start()].isspace() for a, b in itertools.pairwise(run))
+                    and tuple(w.group().lower() for w in run) in known
+                ):
+                    out += [text[last : run[0].start()], "[name]"]
+                    last, i = run[-1].end(), i + n
+                    break
+            else:
+                i += 1
+        return "".join(out) + text[last:]
+
+    return redact

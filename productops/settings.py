@@ -52,6 +52,11 @@ class DataPaths:
         return self.lake / "_manifest"
 
     @property
+    def people(self) -> Path:
+        """Names of the people each batch names, for redaction (never published)."""
+        return self.lake / "_people"
+
+    @property
     def warehouse(self) -> Path:
         return self.root / "warehouse.duckdb"
 

@@ -31,8 +31,8 @@ CREATE OR REPLACE TEMP MACRO phones_out(t) AS
 CREATE OR REPLACE TEMP MACRO contacts_out(t) AS
     phones_out(regexp_replace(t, '{EMAIL_RE}', '[email]', 'g'));
 CREATE OR REPLACE TEMP MACRO redact(t, who) AS
-    CASE WHEN who IS NULL OR length(trim(who)) < 3 THEN contacts_out(t)
-         ELSE replace(contacts_out(t), trim(who), '[name]') END;
+    redact_names(CASE WHEN who IS NULL OR length(trim(who)) < 3 THEN contacts_out(t)
+                      ELSE replace(contacts_out(t), trim(who), '[name]') END);
 -- The no_personal_data check asks the same detector.
 CREATE OR REPLACE TEMP MACRO has_personal_data(t) AS
     t IS NOT NULL AND (regexp_matches(t, '{EMAIL_RE}')
@@ -44,6 +44,15 @@ CREATE OR REPLACE TEMP MACRO pii_hash(x) AS
     CASE WHEN nullif(trim(x), '') IS NULL THEN NULL
          ELSE sha256(getvariable('pii_salt') || lower(trim(x))) END;
 """
+
+
+def use_known_names(con: duckdb.DuckDBPyConnection, names: list[str]) -> None:
+    """Make `redact()` on this connection also replace these people's names."""
+    with contextlib.suppress(duckdb.InvalidInputException, duckdb.CatalogException):
+        con.remove_function("redact_names")
+    con.create_function(
+        "redact_names", pii.name_redactor(names), ["VARCHAR"], "VARCHAR", side_effects=False
+    )
 
 
 def literal(value: str | Path) -> str:
@@ -82,6 +91,7 @@ def prepare(
         ("decode_entities", html.unescape, "VARCHAR"),
         ("redact_phones", pii.redact_phones, "VARCHAR"),
         ("has_phone", lambda t: bool(pii.phone_spans(t)), "BOOLEAN"),
+        ("redact_names", pii.name_redactor([]), "VARCHAR"),  # known names: use_known_names
     ]
     for name, fn, returns in udfs:
         with contextlib.suppress(duckdb.CatalogException, duckdb.InvalidInputException):

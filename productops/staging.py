@@ -20,7 +20,7 @@ from productops.ingest import Batch, Manifest
 from productops.settings import DataPaths
 from productops.sources import Rule, Source
 from productops.sources.base import EARLIEST_CREATED, plausible_created
-from productops.sql import literal, table_columns
+from productops.sql import literal, table_columns, use_known_names
 
 # The raw lake's columns (see `productops.ingest`), for windows that have no file yet.
 RAW_COLUMNS = """
@@ -59,6 +59,21 @@ class StagingResult:
 
 def days_of(start: date, end: date) -> list[date]:
     return [start + timedelta(days=k) for k in range((end - start).days + 1)]
+
+
+def known_names(paths: DataPaths) -> list[str]:
+    """Every full name any batch of any source has named (see `Source.people`)."""
+    files = sorted(paths.people.glob("*/*.parquet"))
+    if not files:
+        return []
+    with duckdb.connect() as con:
+        return [
+            n
+            for (n,) in con.execute(
+                "SELECT DISTINCT name FROM read_parquet(?) WHERE name IS NOT NULL",
+                [[str(f) for f in files]],
+            ).fetchall()
+        ]
 
 
 def raw_files(paths: DataPaths, source: Source, start: date | None, end: date | None) -> list[Path]:
@@ -150,7 +165,8 @@ def _rule_columns(source: Source) -> str:
     fld = " ".join(f"WHEN {r.when} THEN {literal(r.field)}" for r in rules)
     reason = " ".join(
         f"WHEN {r.when} THEN format('{{}} record {{}}: field {{}} = {{}} {{}}', file, record_no, "
-        f"{literal(r.field)}, coalesce('''' || left(({r.value})::VARCHAR, 80) || '''', 'null'), "
+        f"{literal(r.field)}, coalesce('''' || left(redact(({r.value})::VARCHAR, NULL), 80) || "
+        f"'''', 'null'), "
         f"{literal(r.detail)})"
         for r in rules
     )
@@ -232,6 +248,7 @@ def build_staging(
     """
     con.execute("CREATE SCHEMA IF NOT EXISTS staging")
     con.execute(REJECTED_FILES_DDL)
+    use_known_names(con, known_names(paths))
     batches = Manifest(paths, source.name).batches()
     pending = pending_batches(con, paths, source, batches)
     rejected = [b for b in batches.values() if b.status == "rejected"]

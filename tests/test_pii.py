@@ -23,7 +23,8 @@ CORPUS = [(r, text) for r in REGIONS for text in _formats(r)] + [
     ("FR", "06 12 34 56 78"),
 ]  # fmt: skip
 NOT_PHONES = ["order 123456789 shipped", "invoice 2026-03-02", "created 1772409600",
-              "ticket 70100003", "price 1,299.00 EUR", "version 10.2.3.4567", "ACC-000123"]  # fmt: skip
+              "ticket 70100003", "price 1,299.00 EUR", "version 10.2.3.4567", "ACC-000123",
+              "since 2026-02-30 25:61", "on 2026-03-02 10:00", "due 02/03/2026 or 2.3.2026"]  # fmt: skip
 
 
 @pytest.mark.parametrize(("region", "number"), CORPUS)
@@ -57,3 +58,33 @@ def test_the_check_asks_the_same_detector() -> None:
             "('order 123456789'), ('a@b.io'), (NULL)) v(t)"
         ).fetchall()
     assert [f for (f,) in found] == [True, False, True, False]
+
+
+def test_people_the_system_knows_are_redacted_wherever_they_are_named(paths) -> None:
+    from datetime import date
+
+    from productops.ingest import ingest_source
+    from productops.sources import SOURCES
+    from productops.staging import build_staging
+    from tests.helpers import warehouse, write_jsonl
+
+    okta = {"uuid": "e1", "published": "2026-03-02T09:00:00Z", "eventType": "user.authentication.sso",
+            "actor": {"alternateId": "xo@corp.com", "displayName": "Ximena Ortega"},
+            "outcome": {"result": "SUCCESS"},
+            "target": [{"type": "AppInstance", "displayName": "Figma"}]}  # fmt: skip
+    write_jsonl(paths, "tool_usage", "okta.jsonl", [okta])
+    folder = paths.landing_dir("licences")
+    folder.mkdir(parents=True)
+    (folder / "inv.csv").write_text(
+        "tool,seats,annual_cost,currency,owner\nFigma,10,1000,USD,Dana Whitfield\n"
+    )
+    comment = "My colleague Ximena Ortega loves it; ask dana whitfield about seats. Will do!"
+    write_jsonl(paths, "nps", "nps.jsonl", [{"id": "1", "score": 9, "created_at": 1772442000,
+                                             "comment": comment, "person": {"name": "Bo Li"}}])  # fmt: skip
+    for source in ("tool_usage", "licences", "nps"):
+        ingest_source(paths, SOURCES[source])
+    con = warehouse(paths)
+    build_staging(con, paths, SOURCES["nps"], date(2026, 3, 2), date(2026, 3, 2))
+    (staged,) = con.execute("SELECT comment FROM staging.nps_responses").fetchone()
+    assert staged == "My colleague [name] loves it; ask [name] about seats. Will do!"
+    assert len(list(paths.people.glob("*/*.parquet"))) == 3

@@ -163,3 +163,17 @@ def test_a_file_that_cannot_be_read_makes_data_trust_say_so(paths) -> None:
     assert trusted is False
     assert "landing file(s) could not be read: landing/nps/garbage.jsonl (" in notes
     assert "is not text" in notes
+
+
+def test_a_reason_quotes_the_value_but_not_the_person_in_it(paths) -> None:
+    folder = paths.landing_dir("feedback")
+    folder.mkdir(parents=True)
+    (folder / "w.csv").write_text(
+        "feedback_id,submitted_at,message,user_email\n"
+        "w1,2026-03-02 10:00:00,call +44 20 7946 0958,ada@example.com,extra\n"
+    )
+    ingest_source(paths, SOURCES["feedback"], now=ARRIVED)
+    con = warehouse(paths)
+    build_staging(con, paths, SOURCES["feedback"], DAY, DAY)
+    (reason,) = con.execute("SELECT reason FROM quarantine.feedback").fetchone()
+    assert "record 2: field (row) = 'w1,2026-03-02 10:00:00,call [phone],[email]" in reason

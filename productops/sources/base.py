@@ -70,6 +70,9 @@ class Source:
     # What quarantine hides of a raw record: (dotted JSON path, SQL for its new value).
     # Quarantine keeps the record's shape for repair; the raw lake keeps the original.
     redactions: tuple[tuple[str, str], ...] = ()
+    # SQL for the names of people a record names (survey person, requester, actor, owner):
+    # kept per batch in the owner-only lake, and redacted wherever they appear in text.
+    people: tuple[str, ...] = ()
 
     def redacted_record(self) -> str:
         """SQL: `record` (JSON) with every path of `redactions` that it has replaced."""

@@ -85,6 +85,7 @@ FEEDBACK = Source(
             "is not an integer",
         ),
     ),
+    people=("record->>'$.via.source.from.name'", "record->>'$.user_name'"),
     redactions=(
         *(
             (f, f"redact(record->>'$.{f}', {_WRITER})")

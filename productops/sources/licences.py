@@ -47,6 +47,7 @@ LICENCES = Source(
             "is not an ISO 4217 code",
         ),
     ),
+    people=("record->>'$.owner'",),
     redactions=(("owner", "redact(record->>'$.owner', NULL)"),),
     shapes={".csv": "licence_row", ".parquet": "licence_row", ".jsonl": "licence_row"},
     daily=False,

@@ -48,6 +48,7 @@ NPS = Source(
             "is not an NPS survey",
         ),
     ),
+    people=("record->>'$.person.name'",),
     redactions=(
         ("comment", "redact(record->>'$.comment', record->>'$.person.name')"),
         ("person.name", "'[name]'"),

@@ -49,6 +49,7 @@ TOOL_USAGE = Source(
             f"is not one of {_OUTCOMES}",
         ),
     ),
+    people=("record->>'$.actor.displayName'",),
     redactions=(
         ("actor.alternateId", "'[email]'"),
         ("actor.displayName", "'[name]'"),
