@@ -78,6 +78,8 @@ def mart_asset(spec: MartSpec) -> dg.AssetsDefinition:
         with warehouse.connect() as con:
             marts.prepare(con, themes.load())
             days, late, seen = _days_to_build(con, table, spec, start, end)
+            # Withdrawn days this run asks for on purpose are in the metrics again.
+            overrides.restore_days(con, days - late)
             rows = sum(spec.build(con, marts.Window(a, b)) for a, b in ledger.day_ranges(days))
             # Recorded after the build: a crash in between rebuilds the same days next time.
             con.execute("BEGIN TRANSACTION")
@@ -122,13 +124,13 @@ def _days_to_build(
     con: duckdb.DuckDBPyConnection, table: str, spec: MartSpec, start: date, end: date
 ) -> tuple[set[date], set[date], dict[str, int]]:
     """The run's window, plus the days already built that upstream changes since the last
-    build reach (through each upstream's look-back); the late ones; the changes read."""
+    build reach (through each upstream's look-back) unless withdrawn; the late ones; the
+    changes read. Reads only."""
     window = set(days_of(start, end))
     reached, seen = ledger.pending_days(con, table, _look_backs(spec))
     built = ledger.built_range(con, table)
     withdrawn = overrides.withdrawn_days(con)
     late = {d for d in reached if built and built[0] <= d <= built[1]} - window - withdrawn
-    overrides.restore_days(con, window & withdrawn)  # asked for again, on purpose
     return window | late, late, seen
 
 

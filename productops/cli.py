@@ -14,8 +14,11 @@ import getpass
 import sys
 import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 
+import duckdb
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -189,19 +192,19 @@ def _republish(
     return 0
 
 
-def _warehouse_write(paths):
+@contextmanager
+def _warehouse_write(paths) -> Iterator[duckdb.DuckDBPyConnection]:
     """The warehouse, opened for a change a person makes, under the data folder's run lock."""
-    from contextlib import ExitStack
-
     from productops import sql
     from productops.recovery import data_folder_lock
     from productops.settings import pii_salt
 
-    stack = ExitStack()
-    stack.enter_context(
-        data_folder_lock(paths, on_wait=lambda h: console.print(f"Waiting for {h}..."))
-    )
-    return stack, stack.enter_context(sql.connect(paths.warehouse, salt=pii_salt(paths)))
+    waiting = lambda holder: console.print(f"Waiting for {holder}...")  # noqa: E731
+    with (
+        data_folder_lock(paths, on_wait=waiting),
+        sql.connect(paths.warehouse, salt=pii_salt(paths)) as con,
+    ):
+        yield con
 
 
 def cmd_accept(args: argparse.Namespace) -> int:
@@ -212,8 +215,7 @@ def cmd_accept(args: argparse.Namespace) -> int:
         console.print(f"[red]No warehouse at {paths.warehouse}: nothing to accept.[/red]")
         return 2
     now = datetime.now(UTC)
-    stack, con = _warehouse_write(paths)
-    with stack:
+    with _warehouse_write(paths) as con:
         try:
             if args.undo:
                 done = overrides.undo_accept(con, args.source, args.date, by=args.by, now=now)
@@ -241,8 +243,7 @@ def cmd_withdraw(args: argparse.Namespace) -> int:
     if not paths.warehouse.exists():
         console.print(f"[red]No warehouse at {paths.warehouse}: nothing to withdraw.[/red]")
         return 2
-    stack, con = _warehouse_write(paths)
-    with stack:
+    with _warehouse_write(paths) as con:
         try:
             rows = overrides.withdraw(con, args.start, end, reason=args.reason or "", by=args.by,
                                       now=datetime.now(UTC))  # fmt: skip

@@ -18,13 +18,19 @@ from productops.staging import build_staging
 SALT = "test-salt"
 
 
-def write_jsonl(paths: DataPaths, source: str, name: str, records: list[Any]) -> Path:
-    """Records as JSON lines; a str record is written verbatim (for broken lines)."""
+def write_landing(paths: DataPaths, source: str, name: str, content: str | bytes) -> Path:
+    """A file dropped into the source's landing folder, exactly these bytes (str: UTF-8)."""
     folder = paths.landing_dir(source)
     folder.mkdir(parents=True, exist_ok=True)
     f = folder / name
-    f.write_text("\n".join(r if isinstance(r, str) else json.dumps(r) for r in records) + "\n")
+    f.write_bytes(content.encode() if isinstance(content, str) else content)
     return f
+
+
+def write_jsonl(paths: DataPaths, source: str, name: str, records: list[Any]) -> Path:
+    """Records as JSON lines; a str record is written verbatim (for broken lines)."""
+    lines = "\n".join(r if isinstance(r, str) else json.dumps(r) for r in records) + "\n"
+    return write_landing(paths, source, name, lines)
 
 
 def warehouse(paths: DataPaths) -> duckdb.DuckDBPyConnection:

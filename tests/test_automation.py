@@ -13,6 +13,7 @@ from pipelines.automation import landing_sensor
 from productops.ingest import ingest_source
 from productops.sources import SOURCES
 from resources import DataFolder
+from tests.helpers import write_landing
 
 T0 = 1772409600  # 2026-03-02 00:00:00 UTC
 OLD = (1_500_000_000, 1_500_000_000)  # 2017: older than any file here
@@ -37,9 +38,9 @@ def test_new_content_asks_for_its_days_once_whatever_its_name_or_time(paths, tmp
     data = DataFolder(data_dir=str(paths.root))
     assert ranges(evaluate(data)) == []
 
-    folder = paths.landing_dir("nps")
-    folder.mkdir(parents=True)
-    (folder / "export.jsonl").write_text(f"{nps_line(1, 0)}\n{nps_line(2, 1)}\n")
+    folder = write_landing(
+        paths, "nps", "export.jsonl", f"{nps_line(1, 0)}\n{nps_line(2, 1)}\n"
+    ).parent
     first = evaluate(data)
     assert ranges(first) == [("2026-03-02", "2026-03-03")]
     assert ranges(evaluate(data, first.cursor)) == []  # asked for already
@@ -65,8 +66,6 @@ def test_new_content_asks_for_its_days_once_whatever_its_name_or_time(paths, tmp
 
 
 def test_an_unreadable_file_still_asks_for_a_run_that_reports_it(paths) -> None:
-    folder = paths.landing_dir("licences")
-    folder.mkdir(parents=True)
-    (folder / "inventory.csv").write_bytes(b"\xff\xfe\x00garbage")
+    write_landing(paths, "licences", "inventory.csv", b"\xff\xfe\x00garbage")
     (request,) = evaluate(DataFolder(data_dir=str(paths.root))).run_requests
     assert request.partition_key_range.start == request.partition_key_range.end

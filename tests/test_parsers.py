@@ -13,6 +13,7 @@ import pytest
 from productops import sql
 from productops.ingest import LandingFileError, Manifest, ingest_source, read_landing_file
 from productops.sources import SOURCES
+from tests.helpers import write_landing
 
 
 @pytest.fixture
@@ -108,9 +109,7 @@ def test_text_in_the_encodings_exports_use_is_decoded_intact(
 
 
 def test_random_bytes_are_rejected_as_not_text_naming_the_file(paths) -> None:
-    folder = paths.landing_dir("licences")
-    folder.mkdir(parents=True)
-    (folder / "inventory.csv").write_bytes(random.Random(3).randbytes(2048))
+    write_landing(paths, "licences", "inventory.csv", random.Random(3).randbytes(2048))
     (batch,) = ingest_source(paths, SOURCES["licences"]).new
     assert batch.status == "rejected"
     assert "inventory.csv" in batch.reason and "is not text" in batch.reason

@@ -66,17 +66,18 @@ def test_people_the_system_knows_are_redacted_wherever_they_are_named(paths) -> 
     from productops.ingest import ingest_source
     from productops.sources import SOURCES
     from productops.staging import build_staging
-    from tests.helpers import warehouse, write_jsonl
+    from tests.helpers import warehouse, write_jsonl, write_landing
 
     okta = {"uuid": "e1", "published": "2026-03-02T09:00:00Z", "eventType": "user.authentication.sso",
             "actor": {"alternateId": "xo@corp.com", "displayName": "Ximena Ortega"},
             "outcome": {"result": "SUCCESS"},
             "target": [{"type": "AppInstance", "displayName": "Figma"}]}  # fmt: skip
     write_jsonl(paths, "tool_usage", "okta.jsonl", [okta])
-    folder = paths.landing_dir("licences")
-    folder.mkdir(parents=True)
-    (folder / "inv.csv").write_text(
-        "tool,seats,annual_cost,currency,owner\nFigma,10,1000,USD,Dana Whitfield\n"
+    write_landing(
+        paths,
+        "licences",
+        "inv.csv",
+        "tool,seats,annual_cost,currency,owner\nFigma,10,1000,USD,Dana Whitfield\n",
     )
     comment = "My colleague Ximena Ortega loves it; ask dana whitfield about seats. Will do!"
     write_jsonl(paths, "nps", "nps.jsonl", [{"id": "1", "score": 9, "created_at": 1772442000,

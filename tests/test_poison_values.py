@@ -14,7 +14,7 @@ from productops.ingest import ingest_source
 from productops.sources import SOURCES
 from productops.staging import build_staging, reconcile
 from productops.themes import load_taxonomy
-from tests.helpers import rows, warehouse, write_jsonl
+from tests.helpers import rows, warehouse, write_jsonl, write_landing
 
 DAY = date(2026, 3, 2)
 T0 = 1772409600  # 2026-03-02 00:00:00 UTC
@@ -76,14 +76,15 @@ def test_poison_timestamps_are_quarantined_and_the_rest_flows(paths, source: str
 
 
 def test_a_widget_date_of_year_99999_and_1900_is_quarantined_not_fatal(paths) -> None:
-    folder = paths.landing_dir("feedback")
-    folder.mkdir(parents=True)
-    (folder / "widget.csv").write_text(
+    write_landing(
+        paths,
+        "feedback",
+        "widget.csv",
         "feedback_id,submitted_at,rating,message,user_email\n"
         "w1,2026-03-02 10:00:00,4,fine,a@example.com\n"
         "w2,99999-01-01,3,from the far future,b@example.com\n"
         "w3,1900-01-01,3,from the past,c@example.com\n"
-        "w4,not a date,3,what,d@example.com\n"
+        "w4,not a date,3,what,d@example.com\n",
     )
     report = ingest_source(paths, SOURCES["feedback"], now=ARRIVED)
     assert [b.status for b in report.new] == ["ingested"]
@@ -114,14 +115,15 @@ def test_a_file_of_only_bad_json_is_kept_and_quarantined(paths) -> None:
 
 
 def test_ragged_csv_rows_are_quarantined_one_by_one_and_the_rest_flows(paths) -> None:
-    folder = paths.landing_dir("feedback")
-    folder.mkdir(parents=True)
-    (folder / "ragged.csv").write_text(
+    write_landing(
+        paths,
+        "feedback",
+        "ragged.csv",
         "feedback_id,submitted_at,rating,message\n"
         "r1,2026-03-02 10:00:00,4,ok\n"
         "r2,2026-03-02 10:05:00,4,too,many,fields\n"
         "r3,2026-03-02\n"
-        'r4,2026-03-02 11:00:00,5,"quoted, with a comma\nand a new line"\n'
+        'r4,2026-03-02 11:00:00,5,"quoted, with a comma\nand a new line"\n',
     )
     (batch,) = ingest_source(paths, SOURCES["feedback"], now=ARRIVED).new
     assert batch.status == "ingested" and batch.rows == 4
@@ -146,8 +148,7 @@ def test_ragged_csv_rows_are_quarantined_one_by_one_and_the_rest_flows(paths) ->
 
 def test_a_file_that_cannot_be_read_makes_data_trust_say_so(paths) -> None:
     write_jsonl(paths, "nps", "good.jsonl", [nps("ok", T0 + 60)])
-    folder = paths.landing_dir("nps")
-    (folder / "garbage.jsonl").write_bytes(random.Random(5).randbytes(1024))
+    write_landing(paths, "nps", "garbage.jsonl", random.Random(5).randbytes(1024))
     arrived = datetime(2026, 3, 3, 6, 0, tzinfo=UTC)  # the morning after DAY
     reports = ingest_source(paths, SOURCES["nps"], now=arrived)
     assert sorted(b.status for b in reports.new) == ["ingested", "rejected"]
@@ -166,11 +167,12 @@ def test_a_file_that_cannot_be_read_makes_data_trust_say_so(paths) -> None:
 
 
 def test_a_reason_quotes_the_value_but_not_the_person_in_it(paths) -> None:
-    folder = paths.landing_dir("feedback")
-    folder.mkdir(parents=True)
-    (folder / "w.csv").write_text(
+    write_landing(
+        paths,
+        "feedback",
+        "w.csv",
         "feedback_id,submitted_at,message,user_email\n"
-        "w1,2026-03-02 10:00:00,call +44 20 7946 0958,ada@example.com,extra\n"
+        "w1,2026-03-02 10:00:00,call +44 20 7946 0958,ada@example.com,extra\n",
     )
     ingest_source(paths, SOURCES["feedback"], now=ARRIVED)
     con = warehouse(paths)

@@ -7,7 +7,7 @@ from datetime import date
 
 from productops.sources import SOURCES
 from productops.staging import build_staging, reconcile
-from tests.helpers import rows, stage, write_jsonl
+from tests.helpers import rows, stage, write_jsonl, write_landing
 
 DAY = date(2026, 3, 2)
 T0 = 1772409600  # 2026-03-02 00:00:00 UTC
@@ -163,12 +163,13 @@ def test_okta_tool_is_the_app_instance_wherever_it_stands(paths) -> None:
 
 
 def test_licence_inventory_rows_are_typed_and_bad_counts_quarantined(paths) -> None:
-    folder = paths.landing_dir("licences")
-    folder.mkdir(parents=True)
-    (folder / "inventory.csv").write_text(
+    write_landing(
+        paths,
+        "licences",
+        "inventory.csv",
         "tool,seats,annual_cost,currency,owner,renewal_date\n"
         'Slack,"1,200","45,240.00",usd,IT,2027-01-31\n'
-        "Loom,n/a,100,USD,it-team@corp.com,2027-01-31\n"
+        "Loom,n/a,100,USD,it-team@corp.com,2027-01-31\n",
     )
     con = stage(paths, "licences", None, None)
     got = rows(con, "SELECT tool, seats, annual_cost, currency, owner FROM staging.tool_licences")

@@ -11,7 +11,7 @@ import duckdb
 from productops import sql
 from productops.marts import ensure_tables
 from productops.serving import publish
-from tests.helpers import rows, stage, write_jsonl
+from tests.helpers import rows, stage, write_jsonl, write_landing
 
 DAY = date(2026, 3, 2)
 T0 = 1772409600  # 2026-03-02 00:00:00 UTC
@@ -55,11 +55,12 @@ def test_entities_decode_as_the_standard_library_does_and_control_characters_go(
 
 
 def test_a_widget_rating_of_four_and_a_half_is_quarantined(paths) -> None:
-    folder = paths.landing_dir("feedback")
-    folder.mkdir(parents=True)
-    (folder / "w.csv").write_text(
+    write_landing(
+        paths,
+        "feedback",
+        "w.csv",
         "feedback_id,submitted_at,rating,message\nw1,2026-03-02 10:00:00,4.5,hm\n"
-        "w2,2026-03-02 10:00:00,4,ok\n"
+        "w2,2026-03-02 10:00:00,4,ok\n",
     )
     con = stage(paths, "feedback", DAY, DAY)
     assert [r["feedback_id"] for r in rows(con, "SELECT feedback_id FROM staging.feedback")] == [
