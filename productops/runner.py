@@ -5,6 +5,7 @@ Runs recorded here show up in the Dagster UI (`make ui`) like any other run.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import uuid
@@ -60,7 +61,8 @@ def ensure_dagster_home() -> Path:
     config = Path.cwd() / "dagster.yaml"
     link = path / "dagster.yaml"
     if config.exists() and not link.exists():
-        link.symlink_to(Path("..") / "dagster.yaml")
+        with contextlib.suppress(FileExistsError):  # two runs started at once
+            link.symlink_to(Path("..") / "dagster.yaml")
     os.environ["DAGSTER_HOME"] = str(path)
     return path
 
@@ -139,9 +141,11 @@ def materialise(
         )
     permissions.private_umask()
     paths = data_paths()
-    instance = instance or dg.DagsterInstance.get()
     notice = on_notice or (lambda _: None)
     with data_folder_lock(paths, on_wait=lambda holder: notice(f"Waiting for {holder} to finish")):
+        # Opened under the lock: two processes creating a fresh SQLite instance's tables at
+        # once fail with an OperationalError (seen in CI with two runs started together).
+        instance = instance or dg.DagsterInstance.get()
         recovered = recover(instance, paths)
         if recovered:
             notice(f"Recovered before starting: {recovered.describe()}")
