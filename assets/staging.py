@@ -1,7 +1,9 @@
 """Staging layer: typed, deduplicated, PII-safe tables in DuckDB, one asset per source.
 
 Each asset reads only its raw asset. Rejected records go to `quarantine.<source>`
-with the rule and a reason naming the file, record and field.
+with the rule and a reason naming the file, record and field. A daily staging asset also
+waits for the raw assets of every source that names people: it redacts their names
+wherever they appear in its free text, so they must be known before it runs.
 """
 
 import dagster as dg
@@ -23,10 +25,21 @@ def staging_key(source: Source) -> dg.AssetKey:
     return dg.AssetKey(["staging", source.table])
 
 
+def _name_sources(source: Source) -> list[dg.AssetKey]:
+    """Raw assets whose people's names `source`'s staging redacts. A snapshot source (not
+    daily) waits only for other snapshots: waiting on every daily partition would hold it
+    back until the whole calendar is materialised."""
+    return [
+        raw_key(other)
+        for other in SOURCES.values()
+        if other is not source and other.people and (source.daily or not other.daily)
+    ]
+
+
 def staging_asset(source: Source) -> dg.AssetsDefinition:
     @dg.asset(
         key=staging_key(source),
-        deps=[raw_key(source)],
+        deps=[raw_key(source), *_name_sources(source)],
         description=(
             f"{source.description} Typed, UTC, HTML stripped, people as salted hashes, "
             f"e-mails and phone numbers redacted. Source: `raw/{source.name}`. "
@@ -62,8 +75,8 @@ def staging_asset(source: Source) -> dg.AssetsDefinition:
             report_late_partitions(context, result.late_days, "late batch in raw")
         if result.recreated:
             context.log.warning(
-                f"{table} changed shape and was rebuilt empty before this window was loaded: "
-                "materialise the other days again (a backfill) to fill it."
+                f"{table} changed shape (a new productops version): rebuilt from every day "
+                "of the raw lake."
             )
         if result.quarantined:
             context.log.warning(

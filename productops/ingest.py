@@ -17,6 +17,7 @@ import logging
 import os
 import shutil
 import stat
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -416,17 +417,53 @@ def _write_batch(
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(written, target)
     if source.people:
-        names = ", ".join(f"TRY(({p})::VARCHAR)" for p in source.people)
-        con.execute(
-            f"""COPY (SELECT DISTINCT trim(n) AS name
-                      FROM (SELECT unnest([{names}]) AS n FROM batch WHERE parse_error IS NULL)
-                      WHERE contains(trim(n), ' ') AND length(trim(n)) >= 5)
-                TO {sql.literal(tmp / "people.parquet")} (FORMAT parquet)"""
-        )
-        target = paths.people / source.name / f"{batch.batch_id}.parquet"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(tmp / "people.parquet", target)
+        _write_people(con, paths, source, batch.batch_id, "batch", tmp)
     shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _write_people(
+    con: duckdb.DuckDBPyConnection,
+    paths: DataPaths,
+    source: Source,
+    batch_id: str,
+    relation: str,
+    tmp: Path,
+) -> None:
+    """The full names a batch's records name, to `lake/_people/<source>/<batch>.parquet`."""
+    names = ", ".join(f"TRY(({p})::VARCHAR)" for p in source.people)
+    con.execute(
+        f"""COPY (SELECT DISTINCT trim(n) AS name
+                  FROM (SELECT unnest([{names}]) AS n FROM {relation} WHERE parse_error IS NULL)
+                  WHERE contains(trim(n), ' ') AND length(trim(n)) >= 5)
+            TO {sql.literal(tmp / "people.parquet")} (FORMAT parquet)"""
+    )
+    target = paths.people / source.name / f"{batch_id}.parquet"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(tmp / "people.parquet", target)
+
+
+def backfill_people(paths: DataPaths, sources: Iterable[Source]) -> int:
+    """Write the name list of every ingested batch that has none: lakes written before
+    productops kept them. Read back from the batch's raw files; returns how many."""
+    written = 0
+    for source in sources:
+        if not source.people:
+            continue
+        have = {p.stem for p in (paths.people / source.name).glob("*.parquet")}
+        for batch in Manifest(paths, source.name).batches().values():
+            if batch.status != "ingested" or batch.batch_id in have:
+                continue
+            files = sorted((paths.raw / source.name).glob(f"date=*/{batch.batch_id}.parquet"))
+            if not files:
+                continue
+            tmp = paths.lake / "_tmp" / source.name / batch.batch_id
+            tmp.mkdir(parents=True, exist_ok=True)
+            with duckdb.connect() as con:
+                relation = f"read_parquet([{', '.join(sql.literal(f) for f in files)}])"
+                _write_people(con, paths, source, batch.batch_id, relation, tmp)
+            shutil.rmtree(tmp, ignore_errors=True)
+            written += 1
+    return written
 
 
 def ingest_source(

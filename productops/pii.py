@@ -43,13 +43,37 @@ def _written_as_phone(raw: str) -> bool:
     return raw.startswith("0") and len(raw) >= 9
 
 
-def phone_spans(text: str, regions: tuple[str, ...] = DEFAULT_REGIONS) -> list[tuple[int, int]]:
-    """Where phone numbers are in `text`, merged across regions, in order."""
+def region_hint(value: str | None) -> str | None:
+    """The country a record points to, for reading its local phone numbers: the region of
+    an international number (`+33 6 12 34 56 78` -> FR), or an ISO country code (`de`)."""
+    if not value or not value.strip():
+        return None
+    text = value.strip()
+    if text.startswith("+"):
+        try:
+            region = phonenumbers.region_code_for_number(phonenumbers.parse(text, None))
+        except phonenumbers.NumberParseException:
+            return None
+        return region if region in phonenumbers.SUPPORTED_REGIONS else None
+    code = text.upper()
+    return code if len(code) == 2 and code in phonenumbers.SUPPORTED_REGIONS else None
+
+
+def _regions(hint: str | None) -> tuple[str, ...]:
+    """The record's own country first, then the default list."""
+    if hint is None or hint not in phonenumbers.SUPPORTED_REGIONS:
+        return DEFAULT_REGIONS
+    return (hint, *(r for r in DEFAULT_REGIONS if r != hint))
+
+
+def phone_spans(text: str, region: str | None = None) -> list[tuple[int, int]]:
+    """Where phone numbers are in `text`, merged across regions, in order. `region` (a
+    record's country, see `region_hint`) is read before the default list."""
     if len(_DIGITS.findall(text)) < MIN_DIGITS:
         return []
     spans: list[tuple[int, int]] = []
-    for region in regions:
-        for match in phonenumbers.PhoneNumberMatcher(text, region, phonenumbers.Leniency.VALID):
+    for code in _regions(region):
+        for match in phonenumbers.PhoneNumberMatcher(text, code, phonenumbers.Leniency.VALID):
             if _written_as_phone(match.raw_string):
                 spans.append((match.start, match.end))
     merged: list[tuple[int, int]] = []
@@ -62,20 +86,20 @@ def phone_spans(text: str, regions: tuple[str, ...] = DEFAULT_REGIONS) -> list[t
 
 
 @lru_cache(maxsize=65536)
-def redact_phones(text: str | None) -> str | None:
+def redact_phones(text: str | None, region: str | None = None) -> str | None:
     """`text` with every phone number replaced by `[phone]`."""
     if text is None:
         return None
     out, last = [], 0
-    for start, end in phone_spans(text):
+    for start, end in phone_spans(text, region):
         out += [text[last:start], "[phone]"]
         last = end
     return "".join(out) + text[last:]
 
 
-def has_personal_data(text: str | None) -> bool:
+def has_personal_data(text: str | None, region: str | None = None) -> bool:
     """True when `text` holds an e-mail address or a phone number."""
-    return bool(text) and bool(EMAIL.search(text) or phone_spans(text))
+    return bool(text) and bool(EMAIL.search(text) or phone_spans(text, region))
 
 
 _WORD = re.compile(r"[^\W\d_]+(?:['\u2019-][^\W\d_]+)*")

@@ -25,18 +25,21 @@ CREATE OR REPLACE TEMP MACRO strip_html(t) AS
         CASE WHEN contains({_TAGS_OUT}, '&') THEN decode_entities({_TAGS_OUT}) ELSE {_TAGS_OUT} END,
         '{CONTROL_RE}', '', 'g'), '[ \t]+', ' ', 'g'), ' ' || chr(10) || chr(13));
 -- Phone numbers by libphonenumber (productops.pii, a UDF called only for text with at
--- least seven digits), e-mail addresses by their grammar, and the writer's own name.
-CREATE OR REPLACE TEMP MACRO phones_out(t) AS
-    CASE WHEN length(regexp_replace(t, '[^0-9]', '', 'g')) >= 7 THEN redact_phones(t) ELSE t END;
-CREATE OR REPLACE TEMP MACRO contacts_out(t) AS
-    phones_out(regexp_replace(t, '{EMAIL_RE}', '[email]', 'g'));
-CREATE OR REPLACE TEMP MACRO redact(t, who) AS
-    redact_names(CASE WHEN who IS NULL OR length(trim(who)) < 3 THEN contacts_out(t)
-                      ELSE replace(contacts_out(t), trim(who), '[name]') END);
--- The no_personal_data check asks the same detector.
-CREATE OR REPLACE TEMP MACRO has_personal_data(t) AS
+-- least seven digits; `region` is the record's country when it gives one), e-mail
+-- addresses by their grammar, the writer's own name and every name a source has named.
+CREATE OR REPLACE TEMP MACRO phones_out(t, region) AS
+    CASE WHEN length(regexp_replace(t, '[^0-9]', '', 'g')) >= 7 THEN redact_phones(t, region)
+         ELSE t END;
+CREATE OR REPLACE TEMP MACRO contacts_out(t, region) AS
+    phones_out(regexp_replace(t, '{EMAIL_RE}', '[email]', 'g'), region);
+CREATE OR REPLACE TEMP MACRO redact(t, who, region := NULL) AS
+    redact_names(CASE WHEN who IS NULL OR length(trim(who)) < 3 THEN contacts_out(t, region)
+                      ELSE replace(contacts_out(t, region), trim(who), '[name]') END);
+-- The no_personal_data check asks the same detector: what redaction misses, it finds.
+CREATE OR REPLACE TEMP MACRO has_personal_data(t, region := NULL) AS
     t IS NOT NULL AND (regexp_matches(t, '{EMAIL_RE}')
-        OR (length(regexp_replace(t, '[^0-9]', '', 'g')) >= 7 AND has_phone(t)));
+        OR (length(regexp_replace(t, '[^0-9]', '', 'g')) >= 7 AND has_phone(t, region))
+        OR redact_names(t) IS DISTINCT FROM t);
 -- Epoch seconds as a UTC timestamp; NULL (not an error) when out of range, so that no
 -- value in a file can fail a step.
 CREATE OR REPLACE TEMP MACRO epoch_ts(x) AS TRY(to_timestamp(x))::TIMESTAMP;
@@ -86,16 +89,21 @@ def prepare(
 ) -> duckdb.DuckDBPyConnection:
     """UTC everywhere, and the shared macros; `salt` enables `pii_hash`."""
     con.execute("SET TimeZone = 'UTC'")
+    text = ["VARCHAR"]
+    # NULLs reach the functions ("special"): a NULL region must not make the text NULL.
     udfs = [
         # The standard library knows all 2,231 HTML5 entities; no SQL list would.
-        ("decode_entities", html.unescape, "VARCHAR"),
-        ("redact_phones", pii.redact_phones, "VARCHAR"),
-        ("has_phone", lambda t: bool(pii.phone_spans(t)), "BOOLEAN"),
-        ("redact_names", pii.name_redactor([]), "VARCHAR"),  # known names: use_known_names
+        ("decode_entities", lambda t: t and html.unescape(t), text, "VARCHAR"),
+        ("redact_phones", pii.redact_phones, text * 2, "VARCHAR"),
+        ("has_phone", lambda t, r: bool(t and pii.phone_spans(t, r)), text * 2, "BOOLEAN"),
+        ("phone_region", pii.region_hint, text, "VARCHAR"),
+        ("redact_names", pii.name_redactor([]), text, "VARCHAR"),  # see use_known_names
     ]
-    for name, fn, returns in udfs:
+    for name, fn, params, returns in udfs:
         with contextlib.suppress(duckdb.CatalogException, duckdb.InvalidInputException):
-            con.create_function(name, fn, ["VARCHAR"], returns, side_effects=False)
+            con.create_function(
+                name, fn, params, returns, side_effects=False, null_handling="special"
+            )
     if salt is not None:
         con.execute("SET VARIABLE pii_salt = ?", [salt])
     con.execute(MACROS)

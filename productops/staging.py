@@ -16,9 +16,9 @@ from pathlib import Path
 import duckdb
 
 from productops import ledger
-from productops.ingest import Batch, Manifest
+from productops.ingest import Batch, Manifest, backfill_people
 from productops.settings import DataPaths
-from productops.sources import Rule, Source
+from productops.sources import SOURCES, Rule, Source
 from productops.sources.base import EARLIEST_CREATED, plausible_created
 from productops.sql import literal, table_columns, use_known_names
 
@@ -52,7 +52,7 @@ class StagingResult:
     quarantined: int
     by_rule: dict[str, int]
     files: int
-    recreated: bool = False  # the table's columns changed: other days must be re-run
+    recreated: bool = False  # the table's columns changed: every raw day was re-staged
     # Days outside the window that were re-staged because a late batch touched them.
     late_days: tuple[date, ...] = ()
 
@@ -144,6 +144,11 @@ def _base_rules(source: Source) -> tuple[Rule, ...]:
         Rule("duplicate_key", "(record)",
              "len(json_keys(record)) <> len(list_distinct(json_keys(record)))",
              "array_to_string(json_keys(record), ', ')", "has a key more than once"),
+        *(Rule("duplicate_key", path.removeprefix("$."),
+               f"len(json_keys(record, {literal(path)})) "
+               f"<> len(list_distinct(json_keys(record, {literal(path)})))",
+               f"array_to_string(json_keys(record, {literal(path)}), ', ')",
+               "has a key more than once") for path in source.read_objects()),
         Rule("missing_id", "id", "record_key IS NULL", "NULL", "is missing"),
     ]  # fmt: skip
     if source.daily:
@@ -220,6 +225,34 @@ def _staging_select(source: Source) -> str:
     """
 
 
+def raw_days(paths: DataPaths, source: Source) -> list[date]:
+    """Every day the source's raw lake has a partition for."""
+    folder = paths.raw / source.name
+    found = (_partition_day(p.name) for p in folder.glob("date=*"))
+    return sorted(d for d in found if d is not None)
+
+
+def _partition_day(name: str) -> date | None:
+    try:
+        return date.fromisoformat(name.removeprefix("date="))
+    except ValueError:  # not a folder productops wrote
+        return None
+
+
+def _shape_changed(con: duckdb.DuckDBPyConnection, source: Source, selects: dict[str, str]) -> bool:
+    """True when a table exists with other columns than its select now gives (a new
+    version of productops): staging then rebuilds it from the whole raw lake, so that
+    an upgrade never leaves days empty."""
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE window_rows AS {_window_sql(source, _raw_relation([]))}"
+    )
+    for table, select in selects.items():
+        have = table_columns(con, table)
+        if have and have != [(c[0], c[1]) for c in con.execute(f"DESCRIBE {select}").fetchall()]:
+            return True
+    return False
+
+
 def _ensure_table(con: duckdb.DuckDBPyConnection, table: str, select: str) -> bool:
     """Create `table` from the select's columns; recreate it when they changed. True if recreated."""
     probe = con.execute(f"DESCRIBE {select}").fetchall()
@@ -248,22 +281,12 @@ def build_staging(
     """
     con.execute("CREATE SCHEMA IF NOT EXISTS staging")
     con.execute(REJECTED_FILES_DDL)
+    backfill_people(paths, SOURCES.values())
     use_known_names(con, known_names(paths))
     batches = Manifest(paths, source.name).batches()
     pending = pending_batches(con, paths, source, batches)
     rejected = [b for b in batches.values() if b.status == "rejected"]
     late: set[date] = set()
-    if start is None or end is None:
-        days: list[date] | None = None
-        files = raw_files(paths, source, None, None)
-    else:
-        window = set(days_of(start, end))
-        late = {d for dates in pending.values() for d in dates} - window
-        days = sorted(window | late)
-        files = raw_files_of_days(paths, source, days)
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE window_rows AS {_window_sql(source, _raw_relation(files))}"
-    )
     staging_table = f"staging.{source.table}"
     quarantine_table = f"quarantine.{source.name}"
     staging_select = _staging_select(source)
@@ -272,6 +295,22 @@ def build_staging(
                CASE WHEN record IS NULL THEN redact(raw_record, NULL)
                     ELSE ({source.redacted_record()})::VARCHAR END AS record
         FROM window_rows WHERE _rule IS NOT NULL"""
+    reshaped = _shape_changed(
+        con, source, {staging_table: staging_select, quarantine_table: quarantine_select}
+    )
+    if start is None or end is None:
+        days: list[date] | None = None
+        files = raw_files(paths, source, None, None)
+    else:
+        window = set(days_of(start, end))
+        late = {d for dates in pending.values() for d in dates} - window
+        if reshaped:  # a new version's columns: every day the lake holds is staged again
+            late |= set(raw_days(paths, source)) - window
+        days = sorted(window | late)
+        files = raw_files_of_days(paths, source, days)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE window_rows AS {_window_sql(source, _raw_relation(files))}"
+    )
     if days is None:
         where, params = "true", []
     else:

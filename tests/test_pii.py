@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import shutil
+from datetime import date, timedelta
+
+import dagster as dg
 import phonenumbers
 import pytest
 from phonenumbers import PhoneNumberFormat as F
 
 from productops import sql
+from productops.ingest import ingest_source
 from productops.pii import has_personal_data, redact_phones
+from productops.runner import materialise
+from productops.sample import write_sample
+from productops.sources import SOURCES
+from productops.staging import build_staging
+from tests.helpers import stage, warehouse, write_jsonl, write_landing
 
 REGIONS = ["US", "GB", "DE", "FR", "NL", "ES", "IT", "IE", "SE", "PL", "IN", "BR", "AU", "CA",
            "MX", "JP"]  # fmt: skip
@@ -61,13 +71,6 @@ def test_the_check_asks_the_same_detector() -> None:
 
 
 def test_people_the_system_knows_are_redacted_wherever_they_are_named(paths) -> None:
-    from datetime import date
-
-    from productops.ingest import ingest_source
-    from productops.sources import SOURCES
-    from productops.staging import build_staging
-    from tests.helpers import warehouse, write_jsonl, write_landing
-
     okta = {"uuid": "e1", "published": "2026-03-02T09:00:00Z", "eventType": "user.authentication.sso",
             "actor": {"alternateId": "xo@corp.com", "displayName": "Ximena Ortega"},
             "outcome": {"result": "SUCCESS"},
@@ -77,9 +80,10 @@ def test_people_the_system_knows_are_redacted_wherever_they_are_named(paths) -> 
         paths,
         "licences",
         "inv.csv",
-        "tool,seats,annual_cost,currency,owner\nFigma,10,1000,USD,Dana Whitfield\n",
+        "tool,seats,annual_cost,currency,owner\nFigma,10,1000,USD,Dana Whitfield\n"
+        "Notion,5,100,USD,Product Ops\n",
     )
-    comment = "My colleague Ximena Ortega loves it; ask dana whitfield about seats. Will do!"
+    comment = "My colleague Ximena Ortega loves it; ask dana whitfield or Product Ops. Will do!"
     write_jsonl(paths, "nps", "nps.jsonl", [{"id": "1", "score": 9, "created_at": 1772442000,
                                              "comment": comment, "person": {"name": "Bo Li"}}])  # fmt: skip
     for source in ("tool_usage", "licences", "nps"):
@@ -87,5 +91,107 @@ def test_people_the_system_knows_are_redacted_wherever_they_are_named(paths) -> 
     con = warehouse(paths)
     build_staging(con, paths, SOURCES["nps"], date(2026, 3, 2), date(2026, 3, 2))
     (staged,) = con.execute("SELECT comment FROM staging.nps_responses").fetchone()
-    assert staged == "My colleague [name] loves it; ask [name] about seats. Will do!"
+    # A team that owns a licence is not a person: its name stays readable.
+    assert staged == "My colleague [name] loves it; ask [name] or Product Ops. Will do!"
     assert len(list(paths.people.glob("*/*.parquet"))) == 3
+
+
+def test_a_lake_written_before_name_lists_gets_them_from_its_raw_files(paths) -> None:
+    """Lakes from before this version have no `_people` files: staging writes them."""
+    okta = {"uuid": "e1", "published": "2026-03-02T09:00:00Z", "eventType": "user.authentication.sso",
+            "actor": {"alternateId": "xo@corp.com", "displayName": "Ximena Ortega"},
+            "outcome": {"result": "SUCCESS"}}  # fmt: skip
+    write_jsonl(paths, "tool_usage", "okta.jsonl", [okta])
+    write_jsonl(paths, "nps", "nps.jsonl", [{"id": "1", "score": 9, "created_at": 1772442000,
+                                             "comment": "Ximena Ortega rocks"}])  # fmt: skip
+    for source in ("tool_usage", "nps"):
+        ingest_source(paths, SOURCES[source])
+    shutil.rmtree(paths.people)
+    con = stage(paths, "nps", date(2026, 3, 2), date(2026, 3, 2))
+    assert con.execute("SELECT comment FROM staging.nps_responses").fetchone() == ("[name] rocks",)
+    assert len(list(paths.people.glob("*/*.parquet"))) == 2
+
+
+def test_a_local_number_is_read_in_the_country_the_record_gives() -> None:
+    """`22 22 55 55` is an Oslo number, valid in none of the default regions: only the
+    person's own (Norwegian) phone number tells the detector where to look."""
+    text = "ring me on 22 22 55 55 please"
+    with sql.connect() as con:
+        found = con.execute(
+            "SELECT redact(?, NULL), redact(?, NULL, region := phone_region('+4791234567')),"
+            " has_personal_data(?), has_personal_data(?, region := phone_region('no')),"
+            " phone_region('not a number'), phone_region('ZZ')",
+            [text] * 4,
+        ).fetchone()
+    assert found == (text, "ring me on [phone] please", False, True, None, None)
+
+
+def test_the_check_finds_a_known_name_that_redaction_did_not_replace(paths) -> None:
+    with sql.connect() as con:
+        sql.use_known_names(con, ["Ximena Ortega"])
+        found = con.execute(
+            "SELECT has_personal_data(t) FROM (VALUES ('thanks ximena ortega!'), "
+            "('thanks [name]!'), ('Ximena alone'), ('Ortega Street')) v(t)"
+        ).fetchall()
+    assert [f for (f,) in found] == [True, False, False, False]
+
+
+def test_an_nps_comment_is_redacted_with_the_persons_country(paths) -> None:
+    person = {"name": "Kari Nordmann", "phone_number": "+4791234567"}
+    write_jsonl(paths, "nps", "no.jsonl", [
+        {"id": "1", "score": 3, "created_at": 1772442000, "person": person,
+         "comment": "Kari Nordmann: call the office on 22 22 55 55"},
+    ])  # fmt: skip
+    con = stage(paths, "nps", date(2026, 3, 2), date(2026, 3, 2))
+    assert con.execute("SELECT comment, phone_region FROM staging.nps_responses").fetchone() == (
+        "[name]: call the office on [phone]",
+        "NO",
+    )
+
+
+@pytest.mark.slow
+def test_a_colleague_named_only_by_okta_is_out_of_every_published_text(paths) -> None:
+    """One run: the name arrives in the same run's Okta export as the Hacker News story
+    and the support ticket that mention her. Staging waits for every source's names, so
+    nothing is published and the no_personal_data check passes."""
+    end = date(2026, 4, 30)
+    write_sample(paths, seed=77, scale=0.05, days=14, end=end)
+    day = 1777464000  # 2026-04-29 12:00 UTC
+    write_jsonl(paths, "tool_usage", "okta-extra.jsonl", [
+        {"uuid": "x1", "published": "2026-04-29T09:00:00Z", "eventType": "user.authentication.sso",
+         "actor": {"alternateId": "zq@corp.example", "displayName": "Zoltana Quibble"},
+         "outcome": {"result": "SUCCESS"},
+         "target": [{"type": "AppInstance", "displayName": "Figma"}]},
+    ])  # fmt: skip
+    write_jsonl(paths, "social", "hn-extra.jsonl", [
+        {"objectID": "990001", "created_at_i": day, "author": "someone", "points": 3,
+         "title": "Zoltana Quibble on why product ops matters", "_tags": ["story"]},
+    ])  # fmt: skip
+    with dg.DagsterInstance.ephemeral() as instance:
+        outcome = materialise(end - timedelta(days=2), end, instance=instance)
+    assert outcome.success and not outcome.failed_checks, (outcome.errors, outcome.failed_checks)
+    with sql.connect(paths.serving, read_only=True) as con:
+        assert not _text_containing(con, "quibble")
+    with sql.connect(paths.warehouse, read_only=True) as con:
+        assert not _text_containing(con, "quibble", schemas=("staging", "marts", "quarantine"))
+        (title,) = con.execute(
+            "SELECT title FROM staging.social_mentions WHERE mention_id = '990001'"
+        ).fetchone()
+    assert title == "[name] on why product ops matters"
+
+
+def _text_containing(con, needle: str, schemas: tuple[str, ...] = ("marts",)) -> list[str]:
+    """Every `schema.table.column` of text type with a value containing `needle`."""
+    columns = con.execute(
+        "SELECT schema_name, table_name, column_name FROM duckdb_columns() "
+        "WHERE database_name = current_database() AND data_type = 'VARCHAR' "
+        "AND list_contains(?, schema_name)",
+        [list(schemas)],
+    ).fetchall()
+    return [
+        f"{s}.{t}.{c}"
+        for s, t, c in columns
+        if con.execute(
+            f'SELECT count(*) FROM {s}."{t}" WHERE contains(lower("{c}"), ?)', [needle]
+        ).fetchone()[0]
+    ]

@@ -93,7 +93,7 @@ def test_rows_that_slip_past_staging_rules_are_caught_by_gx(paths) -> None:
     )
     pii = out["no_personal_data"]
     assert not pii.passed and pii.examples == [
-        {"key": "4", "rule": "no e-mail address or phone number in comment"}
+        {"key": "4", "rule": "no e-mail address, phone number or known person's name in comment"}
     ]
     assert "ada@example.com" not in str(pii.examples)
     assert not out["timestamps_valid"].passed and out["timestamps_valid"].examples[0]["key"] == "5"

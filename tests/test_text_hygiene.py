@@ -46,6 +46,22 @@ def test_a_key_given_twice_is_quarantined(paths) -> None:
     assert rule == "duplicate_key" and "has a key more than once" in reason
 
 
+def test_a_key_given_twice_inside_an_object_the_source_reads_is_quarantined(paths) -> None:
+    """`person.email` twice: which person answered is unknown. A duplicate in an object
+    the source never reads (`notes_meta`) changes nothing published, so the record flows."""
+    inner = json.dumps(nps("n", 6)).replace(
+        '"email": "n@example.com"', '"email": "n@example.com", "email": "m@example.com"'
+    )
+    unread = json.dumps({**nps("u", 9), "notes_meta": {"k": 1}}).replace('"k": 1', '"k": 1, "k": 2')
+    write_jsonl(paths, "nps", "nested.jsonl", [inner, unread, nps("ok", 8)])
+    con = stage(paths, "nps", DAY, DAY)
+    staged = rows(con, "SELECT response_id FROM staging.nps_responses ORDER BY 1")
+    assert [r["response_id"] for r in staged] == ["ok", "u"]
+    (key, rule, reason), = con.execute("SELECT record_key, rule, reason FROM quarantine.nps").fetchall()  # fmt: skip
+    assert (key, rule) == ("n", "duplicate_key")
+    assert "person" in reason and "has a key more than once" in reason
+
+
 def test_entities_decode_as_the_standard_library_does_and_control_characters_go(paths) -> None:
     comment = "It&#8217;s &eacute;t&eacute;&hellip; &amp;amp; &lt;b&gt;\x00\x07\x1b[31m done"
     write_jsonl(paths, "nps", "e.jsonl", [nps("e", 8, comment)])

@@ -19,8 +19,8 @@ from productops.quality import gx
 from productops.quality.results import CheckOutcome, DayOutcome, as_day, days_between
 from productops.quality.suites import TableSuite
 from productops.settings import DataPaths
-from productops.sql import literal
-from productops.staging import _raw_relation, raw_files, reconcile
+from productops.sql import literal, use_known_names
+from productops.staging import _raw_relation, known_names, raw_files, reconcile
 
 QUARANTINE_LIMIT = 0.05  # more than this share of a day's records quarantined fails ...
 QUARANTINE_MIN = 5  # ... once at least this many are: one bad record on a quiet day is noise
@@ -47,8 +47,8 @@ CHECKS: dict[str, CheckInfo] = {
                               "Scores, statuses, event types and outcomes are within their allowed ranges and sets."),
     "timestamps_valid": CheckInfo("ERROR", "0 timestamps in the future or outside their day",
                                   "No record is dated in the future, and each lies inside the day (partition) it is stored in."),
-    "no_personal_data": CheckInfo("ERROR", "0 e-mail addresses or phone numbers in free text",
-                                  "No e-mail address or phone number survives in any free-text column."),
+    "no_personal_data": CheckInfo("ERROR", "0 e-mail addresses, phone numbers or known names in free text",
+                                  "No e-mail address, phone number or name of a person any source has named survives in any free-text column."),
     "quarantine_rate": CheckInfo("ERROR", f"<= {QUARANTINE_LIMIT:.0%} of a day's records quarantined (or < {QUARANTINE_MIN} records)",
                                  "A day whose vendor export is largely broken is not trusted, even though its good rows are staged."),
     "raw_reconciles": CheckInfo("ERROR", "raw distinct keys = staging rows + quarantine rows",
@@ -87,6 +87,7 @@ def evaluate(
 ) -> dict[str, CheckOutcome]:
     days = days_between(start, end)
     out: dict[str, CheckOutcome] = {}
+    use_known_names(con, known_names(paths))  # the names staging redacts, the check looks for
     gx_days = _gx_checks(con, suite, start, end, now, days)
     for name in check_names(suite):
         info = CHECKS[name]
@@ -126,7 +127,11 @@ def _gx_checks(
     )
     # Personal data is found by the same detector redaction uses (productops.pii), as a
     # flag per text column that GX asserts; the text itself never reaches an example.
-    pii_flags = "".join(f", NOT has_personal_data({c}) AS _no_pii_{c}" for c in suite.text_columns)
+    region = suite.region_column or "NULL"
+    pii_flags = "".join(
+        f", NOT has_personal_data({c}, region := {region}) AS _no_pii_{c}"
+        for c in suite.text_columns
+    )
     query = (
         f"SELECT date, {', '.join(columns)}{ts_flag}{pii_flags} FROM {suite.table} WHERE {where}"
     )
@@ -152,7 +157,7 @@ def _gx_checks(
                 lambda e, c=column: e.ExpectColumnValuesToBeInSet(
                     column=f"_no_pii_{c}", value_set=[True]
                 ),
-                f"no e-mail address or phone number in {column}",
+                f"no e-mail address, phone number or known person's name in {column}",
             )
         )
     results = gx.validate(frame, suite.source.table, expectations, ["date", suite.key])

@@ -28,6 +28,7 @@ class TableSuite:
     required_fields: dict[str, tuple[str, ...]]  # vendor record shape -> fields it must carry
     timestamp: str | None = None
     text_columns: tuple[str, ...] = ()
+    region_column: str | None = None  # the record's country, for its local phone numbers
     values: tuple[Expectation, ...] = field(default_factory=tuple)
 
     @property
@@ -73,6 +74,7 @@ SUITES: dict[str, TableSuite] = {
             ("score", "INTEGER"),
             ("category", "VARCHAR"),
             ("comment", "VARCHAR"),
+            ("phone_region", "VARCHAR"),
             ("person_key", "VARCHAR"),
             ("account_id", "VARCHAR"),
             ("plan", "VARCHAR"),
@@ -86,6 +88,7 @@ SUITES: dict[str, TableSuite] = {
         },
         timestamp="responded_at",
         text_columns=("comment",),
+        region_column="phone_region",
         values=(
             between("score", 0, 10),
             in_set("category", ("promoter", "passive", "detractor")),

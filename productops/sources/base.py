@@ -7,11 +7,15 @@ partition), how to type it for staging, and the rules that send it to quarantine
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 # A creation time before this, or more than a day after the record arrived, is not
 # believed: the record is filed under its arrival day and staging quarantines it.
 EARLIEST_CREATED = "2000-01-01"
+# A JSON path a source reads (`record->>'$.person.name'`), and one segment of it.
+_READ_PATH = re.compile(r"record\s*->>?\s*'\$\.((?:[^']|'')+)'")
+_SEGMENT = re.compile(r'"[^"]*"|[^.]+')
 
 
 def integer(text: str) -> str:
@@ -84,6 +88,24 @@ class Source:
                 patch = f"json_object('{part}', {patch})"
             out = f"json_merge_patch({out}, CASE WHEN json_exists(record, '$.{path}') THEN {patch} ELSE '{{}}' END)"
         return out
+
+    def read_objects(self) -> tuple[str, ...]:
+        """JSON paths of the nested objects whose fields this source reads.
+
+        A key written twice in one of them makes the value read ambiguous, so the record is
+        quarantined (staging's `duplicate_key` rule); a duplicate in a part the source never
+        reads changes nothing it publishes. Found from the SQL itself, so a field added to
+        `columns` is covered without a list to keep up to date.
+        """
+        sql_text = " ".join([self.key, self.created, self.version, self.columns, *self.people])
+        found: set[str] = set()
+        for path in _READ_PATH.findall(sql_text):
+            segments = _SEGMENT.findall(path)
+            for depth in range(1, len(segments)):
+                prefix = segments[:depth]
+                if not any("[" in s for s in prefix):
+                    found.add("$." + ".".join(prefix))
+        return tuple(sorted(found))
 
     def shape_for(self, suffix: str, columns: list[str] | None = None) -> str | None:
         """The shape of a landing file, or None when this source does not read it."""

@@ -3,6 +3,12 @@
 from productops.sources.base import Rule, Source, integer
 
 _SCORE = integer("record->>'$.score'")
+# The person's country, for reading local phone numbers in their comment: the region of
+# their (E.164) phone number, else a `Country` property holding an ISO code.
+_REGION = "phone_region(coalesce(record->>'$.person.phone_number', record->>'$.person_properties.Country'))"
+_COMMENT = (
+    f"redact(strip_html(record->>'$.comment'), record->>'$.person.name', region := {_REGION})"
+)
 
 NPS = Source(
     name="nps",
@@ -20,7 +26,8 @@ NPS = Source(
         {_SCORE} AS score,
         CASE WHEN {_SCORE} >= 9 THEN 'promoter' WHEN {_SCORE} >= 7 THEN 'passive'
              ELSE 'detractor' END AS category,
-        nullif(redact(strip_html(record->>'$.comment'), record->>'$.person.name'), '') AS comment,
+        nullif({_COMMENT}, '') AS comment,
+        {_REGION} AS phone_region,
         pii_hash(coalesce(record->>'$.person.email', record->>'$.person.id', record->>'$.person'))
             AS person_key,
         nullif(trim(record->>'$.person_properties."Account ID"'), '') AS account_id,
@@ -50,7 +57,7 @@ NPS = Source(
     ),
     people=("record->>'$.person.name'",),
     redactions=(
-        ("comment", "redact(record->>'$.comment', record->>'$.person.name')"),
+        ("comment", f"redact(record->>'$.comment', record->>'$.person.name', region := {_REGION})"),
         ("person.name", "'[name]'"),
         ("person.email", "'[email]'"),
         ("person.phone_number", "'[phone]'"),

@@ -21,7 +21,8 @@ SOCIAL = Source(
         created_at,
         TRY_CAST(record->>'$.updated_at' AS TIMESTAMPTZ)::TIMESTAMP AS updated_at,
         pii_hash(record->>'$.author') AS author_key,
-        strip_html(coalesce(record->>'$.title', record->>'$.story_title')) AS title,
+        nullif(redact(strip_html(coalesce(record->>'$.title', record->>'$.story_title')), NULL), '')
+            AS title,
         nullif(redact(strip_html(coalesce(record->>'$.comment_text', record->>'$.story_text',
                                           record->>'$.title')), NULL), '') AS text,
         coalesce(record->>'$.url', record->>'$.story_url') AS url,
