@@ -9,8 +9,13 @@ BIN := $(VENV)/bin
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 export DO_NOT_TRACK := 1
+UI_PORT ?= 3000
 
-.PHONY: install run sample ui test test-fast torture lint format bench clean
+.PHONY: help install run sample ui test test-fast torture lint format bench clean
+.DEFAULT_GOAL := help
+
+help: ## this list
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## /  make \1\t/' | expand -t 20
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -22,18 +27,21 @@ $(BIN)/productops: $(UV) pyproject.toml uv.lock
 
 install: $(BIN)/productops ## create .venv from uv.lock
 
-# The instance state is git-ignored; its config is the top-level dagster.yaml, linked in.
-$(DAGSTER_HOME)/dagster.yaml:
+# The instance state is git-ignored; its config is config/dagster.yaml, linked in.
+$(DAGSTER_HOME)/dagster.yaml: config/dagster.yaml
 	@mkdir -p $(DAGSTER_HOME)
-	@ln -sf ../dagster.yaml $@
+	@ln -sf ../config/dagster.yaml $@
 
 run: install $(DAGSTER_HOME)/dagster.yaml ## write the sample company, materialise everything, print a summary
 	$(BIN)/productops sample
 	$(BIN)/productops run
 	$(BIN)/productops summary
 
-ui: install $(DAGSTER_HOME)/dagster.yaml ## the Dagster UI on http://127.0.0.1:3000
-	$(BIN)/dagster dev -m pipelines.definitions -h 127.0.0.1 -p 3000
+sample: install ## write the sample company's landing files only (90 days to yesterday)
+	$(BIN)/productops sample
+
+ui: install $(DAGSTER_HOME)/dagster.yaml ## the Dagster UI and daemon on http://127.0.0.1:3000 (another port: UI_PORT=3001)
+	$(BIN)/productops ui --port $(UI_PORT)
 
 test: install $(DAGSTER_HOME)/dagster.yaml ## every test, slow end-to-end ones included
 	$(BIN)/pytest -n 2 --dist loadgroup -q
@@ -45,16 +53,16 @@ test-fast: install ## the inner loop: everything but the slow end-to-end tests
 torture: install ## SIGKILLs at random steps, concurrent runs, a BI reader, bad input, late updates
 	TORTURE_TRIALS=$${TORTURE_TRIALS:-20} $(BIN)/pytest -q -s -p no:xdist tests/test_torture.py
 
-lint: install
+lint: install ## ruff check and format --check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-format: install
+format: install ## ruff format and fix
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
 bench: install ## speed and memory, as ratios against a baseline measured in the same run
 	$(BIN)/python -m bench
 
-clean:
+clean: ## remove the virtualenv and caches (not data/)
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .ruff_cache

@@ -10,6 +10,9 @@ import threading
 from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
+from dagster._core.definitions.asset_checks.asset_check_evaluation import (  # no public path
+    AssetCheckEvaluationTargetMaterializationData,
+)
 
 from assets.marts import mart_key
 from assets.staging import WAREHOUSE_POOL, staging_key
@@ -47,18 +50,68 @@ def _outcomes(
         return _memo[key]
 
 
+def _targets(
+    context: dg.AssetCheckExecutionContext, asset_key: dg.AssetKey
+) -> dict[str, AssetCheckEvaluationTargetMaterializationData]:
+    """This run's materialization of each partition of `asset_key`, by partition key."""
+    found = {}
+    records = context.instance.get_records_for_run(
+        context.run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
+    ).records
+    for record in records:
+        event = record.event_log_entry.dagster_event
+        if event and event.asset_key == asset_key and event.partition:
+            found[event.partition] = AssetCheckEvaluationTargetMaterializationData(
+                storage_id=record.storage_id, run_id=context.run.run_id,
+                timestamp=record.event_log_entry.timestamp,
+            )  # fmt: skip
+    return found
+
+
+def report_per_day(
+    context: dg.AssetCheckExecutionContext,
+    asset_key: dg.AssetKey,
+    outcome: CheckOutcome,
+    severity: dg.AssetCheckSeverity,
+    blocking: bool,
+) -> None:
+    """One check evaluation per day of a multi-day run, on that day's partition.
+
+    A run over a range of days returns one result that Dagster files under no partition,
+    so the UI showed every partitioned check as not run ("0 / 9 passed") after a
+    backfill that passed them all. Each day's own outcome is logged on its partition.
+    """
+    if context.has_partition_key or not context.has_partition_key_range:
+        return  # one day: Dagster files the returned result under it
+    targets = _targets(context, asset_key)
+    for day in outcome.days:
+        if day.day is None:
+            continue
+        key = day.day.isoformat()
+        evaluation = dg.AssetCheckEvaluation(
+            asset_key=asset_key, check_name=outcome.name, passed=day.passed,
+            metadata={"observed": day.observed if day.observed is not None else 0.0,
+                      "unexpected_count": day.unexpected_count},
+            target_materialization_data=targets.get(key), severity=severity,
+            description=day.detail or f"{outcome.name} passed on {key}",
+            blocking=blocking, partition=key,
+        )  # fmt: skip
+        context.op_execution_context.log_event(evaluation)
+
+
 def staging_check(suite: TableSuite, name: str) -> dg.AssetChecksDefinition:
     info = engine.CHECKS[name]
     severity = (
         dg.AssetCheckSeverity.ERROR if info.severity == "ERROR" else dg.AssetCheckSeverity.WARN
     )
+    blocking = info.severity == "ERROR"
 
     @dg.asset_check(
         asset=staging_key(suite.source),
         name=name,
         description=f"{info.description} Threshold: {info.threshold}. Severity: {info.severity}"
         + (" (blocks the metric marts)." if info.severity == "ERROR" else " (informs)."),
-        blocking=info.severity == "ERROR",
+        blocking=blocking,
         partitions_def=DAILY if suite.source.daily else None,
         pool=WAREHOUSE_POOL,
     )
@@ -73,6 +126,8 @@ def staging_check(suite: TableSuite, name: str) -> dg.AssetChecksDefinition:
                 con, outcome, run_id=context.run.run_id, asset=staging_key(suite.source).to_user_string(),
                 source=suite.source.name, description=description, checked_at=datetime.now(UTC),
             )  # fmt: skip
+        if suite.source.daily:
+            report_per_day(context, staging_key(suite.source), outcome, severity, blocking)
         worst = outcome.worst
         return dg.AssetCheckResult(
             passed=outcome.passed,
@@ -123,6 +178,7 @@ def mart_check(table: str) -> dg.AssetChecksDefinition:
                 con, outcome, run_id=context.run.run_id, asset=mart_key(table).to_user_string(),
                 source=f"marts.{table}", description=description, checked_at=datetime.now(UTC),
             )  # fmt: skip
+        report_per_day(context, mart_key(table), outcome, dg.AssetCheckSeverity.ERROR, True)
         return dg.AssetCheckResult(
             passed=outcome.passed,
             description=description,

@@ -77,7 +77,8 @@ def main() -> int:
     args = p.parse_args()
 
     results: dict = {"scale": args.scale, "repeat": args.repeat, "end": END.isoformat(), "runs": {}}
-    base_env = {**os.environ, "PRODUCTOPS_PII_SALT": "bench"}
+    base_env = {**os.environ, "PRODUCTOPS_PII_SALT": "bench",
+                "PRODUCTOPS_SETTINGS": str(Path(__file__).with_name("productops.toml"))}  # fmt: skip
     floor = [timed([sys.executable, "-W", "ignore", "-c", "import pipelines.definitions"], base_env)[0]
              for _ in range(args.repeat)]  # fmt: skip
     results["startup_s"] = statistics.median(floor)

@@ -16,11 +16,12 @@ from productops.ingest import LandingFileError, Manifest, cached_digest, file_da
 from productops.sources import SOURCES
 from resources import DataFolder
 
-# Declarative automation (see pipelines/policies.py) runs only while this sensor is on.
+# The one mechanism that runs the daily pipeline, on by default: declarative automation
+# (pipelines/policies.py) evaluates while this sensor runs, i.e. while the daemon is up.
 automation_sensor = dg.AutomationConditionSensorDefinition(
     "productops_automation",
     target=dg.AssetSelection.all(),
-    default_status=dg.DefaultSensorStatus.STOPPED,
+    default_status=dg.DefaultSensorStatus.RUNNING,
     description="Evaluates the assets' automation conditions: raw at 03:00 UTC, then each "
     "layer as its inputs change, metric marts only when upstream blocking checks passed.",
 )
@@ -35,7 +36,8 @@ daily_schedule = dg.build_schedule_from_partitioned_job(
     daily_refresh,
     hour_of_day=3,
     minute_of_hour=0,
-    description="Materialise yesterday (UTC) at 03:00 UTC, once the vendors' day is complete.",
+    description="Materialise yesterday (UTC) at 03:00 UTC. Off: the automation sensor already "
+    "runs the daily pipeline; turn this on only instead of it, never with it.",
     default_status=dg.DefaultScheduleStatus.STOPPED,
 )
 
@@ -48,7 +50,7 @@ daily_schedule = dg.build_schedule_from_partitioned_job(
         "SHA-256, whatever its name or modification time), materialises exactly the days "
         "its records touch."
     ),
-    default_status=dg.DefaultSensorStatus.STOPPED,
+    default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def landing_sensor(context: dg.SensorEvaluationContext, data: DataFolder) -> dg.SensorResult:
     paths = data.paths

@@ -6,7 +6,11 @@ from datetime import date, timedelta
 
 import dagster as dg
 
-DAILY = dg.DailyPartitionsDefinition(start_date="2024-01-01", timezone="UTC")
+from productops.settings import first_day
+
+# Partitions start where the team's data starts (config/productops.toml), so that the UI
+# shows what is materialised instead of years of empty days.
+DAILY = dg.DailyPartitionsDefinition(start_date=first_day().isoformat(), timezone="UTC")
 
 
 def window_dates(context: dg.AssetExecutionContext) -> tuple[date, date]:

@@ -5,6 +5,7 @@ productops run      materialise the asset graph for a window of days
 productops summary  rows per layer, quarantine and reconciliation, headline figures
 productops accept   accept a day that failed a blocking check (or --undo)
 productops withdraw take days out of the metrics and republish
+productops ui       the Dagster UI and daemon (refuses a busy port or a second UI)
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import argparse
 import getpass
 import sys
 import time
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
@@ -278,6 +278,16 @@ def _print_headline(paths) -> None:
         console.print(f"[yellow]{source} is not trusted on {found.day}: {notes}[/yellow]")
 
 
+def cmd_ui(args: argparse.Namespace) -> int:
+    from productops.runner import ensure_dagster_home
+    from productops.ui import launch
+
+    home = ensure_dagster_home()
+    console.print(f"Dagster UI on http://{args.host}:{args.port} (Dagster home {home})")
+    console.print(f"[red]{launch(home, args.host, args.port)}[/red]")
+    return 2  # launch returns only when the UI cannot start
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="productops", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -323,6 +333,10 @@ def parser() -> argparse.ArgumentParser:
     w.set_defaults(func=cmd_withdraw)
     m = sub.add_parser("summary", help="rows per layer, quarantine and reconciliation")
     m.set_defaults(func=cmd_summary)
+    u = sub.add_parser("ui", help="the Dagster UI and daemon on a local port")
+    u.add_argument("--port", type=int, default=3000, help="default 3000 (make ui UI_PORT=...)")
+    u.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1 (this machine only)")
+    u.set_defaults(func=cmd_ui)
     return p
 
 
@@ -331,8 +345,6 @@ def main(argv: list[str] | None = None) -> int:
     from productops.permissions import private_umask
 
     private_umask()  # the data folder is its owner's alone
-    # Dagster marks a few stable-in-practice parameters (backfill_policy) as beta.
-    warnings.filterwarnings("ignore", message=".*currently in beta.*")
     try:
         return args.func(args)
     except ValueError as exc:

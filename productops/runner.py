@@ -22,7 +22,7 @@ from dagster._core.storage.tags import (  # the public tag names for partition-r
 
 from productops import permissions
 from productops.recovery import Recovery, data_folder_lock, recover, run_tags
-from productops.settings import data_paths
+from productops.settings import data_paths, settings_file
 
 # Republished after a blocking check failed: built from check results, not from the data.
 TRUST_ASSETS = ("marts/data_trust", "serving/publication")
@@ -51,18 +51,20 @@ def resolve_selection(select: Sequence[str], graph) -> list[dg.AssetKey]:
 
 
 def ensure_dagster_home() -> Path:
-    """Use `$DAGSTER_HOME`, else `.dagster_home/` beside a `dagster.yaml` in the working folder."""
+    """Use `$DAGSTER_HOME`, else `.dagster_home/` with the project's `config/dagster.yaml`."""
     home = os.environ.get("DAGSTER_HOME")
     if home:
         Path(home).mkdir(parents=True, exist_ok=True)
         return Path(home)
     path = Path.cwd() / ".dagster_home"
     path.mkdir(exist_ok=True)
-    config = Path.cwd() / "dagster.yaml"
+    config = Path.cwd() / "config" / "dagster.yaml"
     link = path / "dagster.yaml"
     if config.exists() and not link.exists():
+        if link.is_symlink():  # left by an older version, which kept it at the top level
+            link.unlink(missing_ok=True)
         with contextlib.suppress(FileExistsError):  # two runs started at once
-            link.symlink_to(Path("..") / "dagster.yaml")
+            link.symlink_to(Path("..") / "config" / "dagster.yaml")
     os.environ["DAGSTER_HOME"] = str(path)
     return path
 
@@ -138,6 +140,15 @@ def materialise(
             f"the window ends on {end}, after today ({today}, UTC): no data can have arrived "
             "for those days, and an empty day must not be published as trusted. "
             "Use --end with today or an earlier day."
+        )
+    from pipelines.partitions import DAILY
+
+    first = DAILY.start.date()
+    if start < first:
+        raise ValueError(
+            f"the window starts on {start}, before the first day of the daily partitions "
+            f"({first}, set as [partitions] first_day in {settings_file()}). Start on {first} "
+            "or later, or set first_day once to the day your data starts."
         )
     permissions.private_umask()
     paths = data_paths()

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 import secrets
+import tomllib
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 DATA_DIR_ENV = "PRODUCTOPS_DATA_DIR"
@@ -17,6 +19,43 @@ PII_SALT_ENV = "PRODUCTOPS_PII_SALT"
 SOURCES = ("nps", "feedback", "social", "tool_usage", "licences")
 MAX_FILE_MB_ENV = "PRODUCTOPS_MAX_FILE_MB"
 DEFAULT_MAX_FILE_MB = 512
+# The project's settings file; another one (a second deployment, the tests) by this variable.
+SETTINGS_ENV = "PRODUCTOPS_SETTINGS"
+SAMPLE_DAYS = 90  # the embedded sample company's default history
+
+
+def settings_file() -> Path:
+    named = os.environ.get(SETTINGS_ENV)
+    if named:
+        return Path(named)
+    beside_code = Path(__file__).resolve().parents[1] / "config" / "productops.toml"
+    return beside_code if beside_code.exists() else Path.cwd() / "config" / "productops.toml"
+
+
+def first_day(today: date | None = None) -> date:
+    """The first day of the daily partitions: `[partitions] first_day` in the settings file.
+
+    A date, or "sample" for the embedded company's first day (90 days ending yesterday).
+    """
+    path = settings_file()
+    try:
+        value = tomllib.loads(path.read_text())["partitions"]["first_day"]
+    except FileNotFoundError:
+        value = "sample"
+    except (tomllib.TOMLDecodeError, KeyError, TypeError) as exc:
+        raise ValueError(
+            f"{path}: [partitions] first_day is missing or unreadable ({exc})"
+        ) from exc
+    if value == "sample":
+        yesterday = (today or datetime.now(UTC).date()) - timedelta(days=1)
+        return yesterday - timedelta(days=SAMPLE_DAYS - 1)
+    try:
+        return value if isinstance(value, date) else date.fromisoformat(str(value))
+    except ValueError as exc:
+        raise ValueError(
+            f"{path}: [partitions] first_day = {value!r} is neither a date (YYYY-MM-DD) nor "
+            '"sample"'
+        ) from exc
 
 
 def max_landing_bytes() -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Iterator
 from datetime import date
@@ -9,6 +10,9 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+
+# The fixtures are dated 2024-2026: partitions must start before them (see the file).
+os.environ.setdefault("PRODUCTOPS_SETTINGS", str(Path(__file__).with_name("productops.toml")))
 
 from productops.sample import SampleSummary, write_sample
 from productops.settings import DataPaths, data_paths
@@ -35,6 +39,8 @@ class SampleRun:
     def __init__(self, root: Path) -> None:
         self.paths = data_paths(root)
         self.summary: SampleSummary | None = None
+        # What the Dagster instance says about each partitioned check, per day.
+        self.check_partitions: dict[dg.AssetCheckKey, dict[str | None, str]] = {}
 
     @property
     def start(self) -> date:
@@ -45,6 +51,12 @@ class SampleRun:
     def end(self) -> date:
         assert self.summary is not None
         return self.summary.stories.end
+
+
+def _check_keys() -> list[dg.AssetCheckKey]:
+    from pipelines.definitions import defs
+
+    return list(defs.resolve_asset_graph().asset_check_keys)
 
 
 @pytest.fixture(scope="session")
@@ -60,5 +72,10 @@ def sample_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SampleRun]:
         )
         with dg.DagsterInstance.ephemeral() as instance:
             outcome = materialise(run.start, run.end, instance=instance)
+            storage = instance.event_log_storage
+            for info in storage.get_asset_check_partition_info(_check_keys()):
+                run.check_partitions.setdefault(info.check_key, {})[info.partition_key] = (
+                    info.latest_execution_status.value
+                )
         assert outcome.success, outcome.errors
         yield run

@@ -159,3 +159,21 @@ def test_raw_lake_is_hive_partitioned_by_day(sample_run: SampleRun) -> None:
         "hive_partitioning = true)"
     ).fetchone()[0]
     assert n == len(days)
+
+
+def test_the_instance_shows_each_days_check_result_after_a_multi_day_run(
+    sample_run: SampleRun,
+) -> None:
+    """A backfill's checks are filed per day, so the UI shows them run, not "0 / 9"."""
+    days = {
+        (sample_run.start + timedelta(days=k)).isoformat()
+        for k in range((sample_run.end - sample_run.start).days + 1)
+    }
+    daily = {k: v for k, v in sample_run.check_partitions.items() if set(v) - {None}}
+    assert len(daily) >= 30, sorted(map(str, sample_run.check_partitions))
+    for key, statuses in daily.items():
+        per_day = {d: s for d, s in statuses.items() if d is not None}
+        assert days <= set(per_day), (key, sorted(days - set(per_day))[:5])
+        assert set(per_day.values()) <= {"SUCCEEDED", "FAILED"}, (key, per_day)
+    passed = [s for v in daily.values() for d, s in v.items() if d is not None]
+    assert passed.count("SUCCEEDED") > 0.9 * len(passed)
