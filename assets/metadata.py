@@ -9,6 +9,7 @@ from typing import Any
 import dagster as dg
 import duckdb
 
+from productops import contract
 from productops.sql import table_columns
 
 
@@ -30,8 +31,12 @@ def markdown_preview(
 
 
 def column_schema(con: duckdb.DuckDBPyConnection, table: str) -> dg.TableSchema:
+    """The table's columns and types, described in the contract's words (`productops.contract`)."""
     cols = table_columns(con, table)
-    return dg.TableSchema(columns=[dg.TableColumn(c, t) for c, t in cols])
+    return dg.TableSchema(
+        columns=[dg.TableColumn(c, t, description=contract.describe(table, c) or None)
+                 for c, t in cols]
+    )  # fmt: skip
 
 
 def report_late_partitions(

@@ -5,7 +5,7 @@ its metric needs (the window plus a fixed look-back: 27 days for 28-day NPS, 29 
 MAU, 28 for the spike rule, four weeks for emerging themes), so a daily run costs the
 new day plus those windows, not the whole history.
 
-Column lists follow `CONTRACT.md`; `_published_at` is added when a table is published.
+Column lists follow `docs/contract.md` (`productops.contract`); `_published_at` is added when a table is published.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ DDL = {
         negative_feedback_share DOUBLE, social_mentions INTEGER, social_net_sentiment DOUBLE,
         tool_active_users INTEGER, licence_utilisation DOUBLE, sources_trusted INTEGER""",
 }
-# The tables BI may rely on (CONTRACT.md); the others are internal to the warehouse.
+# The tables BI may rely on (docs/contract.md); the others are internal to the warehouse.
 CONTRACT_TABLES = (
     "nps_daily", "nps_comments", "feedback_themes_weekly", "social_sentiment_daily",
     "tool_usage_daily", "tool_licences", "account_voice", "data_trust", "kpi_daily",

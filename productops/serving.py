@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 
+from productops import contract
 from productops.marts import CONTRACT_TABLES
 from productops.permissions import serving_mode
 from productops.sql import literal, table_columns
@@ -71,6 +72,19 @@ def _previous_tables(path: Path) -> set[str]:
                 "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts'"
             ).fetchall()
         }  # fmt: skip
+
+
+def _comment(con: duckdb.DuckDBPyConnection) -> None:
+    """The contract's words on every published table and column, for BI catalogues."""
+    for table in contract.TABLES:
+        con.execute(
+            f"COMMENT ON TABLE pub.{table.name} IS "
+            f"{literal(f'{table.question[:1].upper()}{table.question[1:]}. Grain: {table.grain}')}"
+        )
+        for column in table.columns:
+            con.execute(
+                f"COMMENT ON COLUMN pub.{table.name}.{column.name} IS {literal(column.description)}"
+            )
 
 
 def publish(
@@ -129,6 +143,7 @@ def publish(
                     "INSERT INTO pub.meta.publications BY NAME SELECT * FROM prev.meta.publications"
                 )
             con.execute("DETACH prev")
+        _comment(con)
         con.execute(
             "INSERT INTO pub.meta.publications VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [

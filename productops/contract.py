@@ -1,0 +1,298 @@
+"""The serving contract as data: every published table, its grain and each column's meaning.
+
+One source for three readers: `docs/contract.md` (rendered from here, and a test fails
+when the file and this module disagree), the Dagster UI (`dagster/column_schema`
+descriptions on the mart assets) and the serving file itself (`COMMENT ON`, so a BI
+tool's catalogue shows the same words). A test also compares the columns and types
+here with the tables a run publishes.
+
+Regenerate the document after a change: `python -m productops.contract > docs/contract.md`.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str  # as DuckDB names it
+    description: str
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str  # schema.table
+    question: str
+    grain: str
+    columns: tuple[Column, ...]
+    notes: str = ""
+
+    def description(self, column: str) -> str:
+        return next((c.description for c in self.columns if c.name == column), "")
+
+
+def _c(name: str, type_: str, description: str) -> Column:
+    return Column(name, type_, description)
+
+
+PUBLISHED_AT = _c("_published_at", "TIMESTAMP", "When the run that published this row did (UTC).")
+DATE = _c("date", "DATE", "The calendar day, UTC.")
+WEEK = _c("week", "DATE", "The Monday that starts the ISO week, UTC.")
+
+# fmt: off
+TABLES: tuple[Table, ...] = (
+    Table(
+        "marts.nps_daily",
+        "NPS per day and segment",
+        "`date` x `segment` x `segment_value`; `segment` is `all` (value `all`), `plan`, "
+        "`region` or `channel`.",
+        (
+            DATE,
+            _c("segment", "VARCHAR", "What the row is cut by: all, plan, region or channel."),
+            _c("segment_value", "VARCHAR", "The plan, region or channel (`all` for segment all)."),
+            _c("responses", "INTEGER", "NPS responses that day in the segment."),
+            _c("promoters", "INTEGER", "Responses scoring 9-10."),
+            _c("passives", "INTEGER", "Responses scoring 7-8."),
+            _c("detractors", "INTEGER", "Responses scoring 0-6."),
+            _c("nps", "DOUBLE", "100 x (promoters - detractors) / responses, that day."),
+            _c("nps_margin_of_error", "DOUBLE",
+               "95 % margin of the day's NPS (adjusted Wald); NULL below 2 responses."),
+            _c("nps_28d", "DOUBLE", "NPS over the 28 days ending `date`, same segment."),
+            _c("responses_28d", "INTEGER", "Responses in the 28 days ending `date`."),
+            PUBLISHED_AT,
+        ),
+    ),
+    Table(
+        "marts.nps_comments",
+        "the words behind the score",
+        "one NPS response with a non-empty comment.",
+        (
+            _c("response_id", "VARCHAR", "The survey vendor's response id."),
+            DATE,
+            _c("score", "INTEGER", "The 0-10 answer."),
+            _c("category", "VARCHAR", "promoter (9-10), passive (7-8) or detractor (0-6)."),
+            _c("plan", "VARCHAR", "The respondent account's plan."),
+            _c("region", "VARCHAR", "The respondent account's region."),
+            _c("channel", "VARCHAR", "Where the survey was answered (email, web, ...)."),
+            _c("comment", "VARCHAR",
+               "The comment, HTML removed, e-mails, phone numbers and known names redacted."),
+            _c("themes", "VARCHAR[]", "Themes of the taxonomy the comment matches; [other] if none."),
+            _c("sentiment", "DOUBLE", "VADER compound score in [-1, 1]."),
+            _c("sentiment_label", "VARCHAR",
+               "positive (>= 0.05), negative (<= -0.05) or neutral."),
+            PUBLISHED_AT,
+        ),
+    ),
+    Table(
+        "marts.feedback_themes_weekly",
+        "what customers are talking about",
+        "`week` x `theme`.",
+        (
+            WEEK,
+            _c("theme", "VARCHAR", "A theme of the taxonomy, or other."),
+            _c("items", "INTEGER", "Feedback items (tickets, widget messages) with the theme."),
+            _c("negative_share", "DOUBLE", "Share of those items with negative sentiment."),
+            _c("avg_sentiment", "DOUBLE", "Mean VADER compound score of those items."),
+            _c("items_prev_week", "INTEGER", "Items with the theme the week before."),
+            _c("wow_change", "DOUBLE",
+               "(items - items_prev_week) / items_prev_week; NULL when none the week before."),
+            _c("is_emerging", "BOOLEAN",
+               "Items at least 2x the trailing 4-week mean and at least 5 items."),
+            PUBLISHED_AT,
+        ),
+    ),
+    Table(
+        "marts.social_sentiment_daily",
+        "what the public says",
+        "`date` x `platform` (and platform `all`).",
+        (
+            DATE,
+            _c("platform", "VARCHAR", "hacker_news, or all."),
+            _c("mentions", "INTEGER", "Stories and comments that mention the product."),
+            _c("positive", "INTEGER", "Mentions with positive sentiment."),
+            _c("neutral", "INTEGER", "Mentions with neutral sentiment."),
+            _c("negative", "INTEGER", "Mentions with negative sentiment."),
+            _c("avg_sentiment", "DOUBLE", "Mean VADER compound score."),
+            _c("net_sentiment", "DOUBLE", "(positive - negative) / mentions."),
+            _c("engagement", "BIGINT", "Points and comments, as the platform reports them."),
+            _c("is_spike", "BOOLEAN",
+               "Mentions more than 3 standard deviations and at least 10 above the mean of "
+               "the 28 days before."),
+            PUBLISHED_AT,
+        ),
+    ),
+    Table(
+        "marts.tool_usage_daily",
+        "who uses which tool",
+        "`date` x `tool`.",
+        (
+            DATE,
+            _c("tool", "VARCHAR", "The application, as the identity provider names it."),
+            _c("dau", "INTEGER", "People with a successful sign-in to the tool that day."),
+            _c("wau", "INTEGER", "Distinct active people in the 7 days ending `date`."),
+            _c("mau", "INTEGER", "Distinct active people in the 30 days ending `date`."),
+            _c("stickiness", "DOUBLE", "dau / mau."),
+            _c("events", "INTEGER", "Sign-in events that day."),
+            _c("failed_events", "INTEGER", "Sign-in events that failed."),
+            PUBLISHED_AT,
+        ),
+    ),
+    Table(
+        "marts.tool_licences",
+        "are we paying for what we use",
+        "`date` x `tool` (history kept; the latest date is enough for a dashboard).",
+        (
+            DATE,
+            _c("tool", "VARCHAR", "The tool, as the licence inventory names it."),
+            _c("seats", "INTEGER", "Seats bought."),
+            _c("active_users_30d", "INTEGER", "Distinct active people in the 30 days ending `date`."),
+            _c("utilisation", "DOUBLE",
+               "active_users_30d / seats; NULL when seats = 0."),
+            _c("unused_seats", "INTEGER", "max(seats - active_users_30d, 0)."),
+            _c("annual_cost", "DECIMAL(14,2)", "What the tool costs a year, in the inventory's currency."),
+            _c("cost_per_active_user", "DECIMAL(14,2)",
+               "annual_cost / active_users_30d; NULL when nobody is active."),
+            _c("owner", "VARCHAR",
+               "The team that owns the licence (a person's name is redacted)."),
+            PUBLISHED_AT,
+        ),
+        notes="A tool absent from the latest inventory is absent from the table.",
+    ),
+    Table(
+        "marts.account_voice",
+        "every signal about one customer account",
+        "`account_id`.",
+        (
+            _c("account_id", "VARCHAR", "The customer account."),
+            _c("plan", "VARCHAR", "Its plan, from its latest signal."),
+            _c("region", "VARCHAR", "Its region, from its latest signal."),
+            _c("nps_responses", "INTEGER", "NPS responses from the account, all time."),
+            _c("latest_score", "INTEGER", "The account's latest NPS answer."),
+            _c("latest_category", "VARCHAR", "Its category (promoter, passive, detractor)."),
+            _c("latest_response_at", "TIMESTAMP", "When that answer was given (UTC)."),
+            _c("feedback_items_90d", "INTEGER", "Feedback items in the last 90 days."),
+            _c("negative_feedback_share_90d", "DOUBLE", "Share of those with negative sentiment."),
+            _c("top_themes_90d", "VARCHAR[]", "The account's most frequent themes, 90 days."),
+            _c("last_signal_at", "TIMESTAMP", "The account's latest response or feedback (UTC)."),
+            PUBLISHED_AT,
+        ),
+    ),
+    Table(
+        "marts.data_trust",
+        "can this be trusted today",
+        "`date` x `source` (nps, feedback, social, tool_usage, licences).",
+        (
+            DATE,
+            _c("source", "VARCHAR", "nps, feedback, social, tool_usage or licences."),
+            _c("rows_loaded", "INTEGER", "Records staged for the day."),
+            _c("rows_quarantined", "INTEGER", "Records quarantined for the day, with reasons."),
+            _c("checks_run", "INTEGER", "Quality checks evaluated on the day."),
+            _c("checks_failed", "INTEGER", "Of those, how many failed."),
+            _c("freshness_hours", "DOUBLE",
+               "Hours between the newest record and the publication of the day."),
+            _c("trusted", "BOOLEAN",
+               "No blocking check failed, fresh enough, and at least one record for a daily "
+               "source."),
+            _c("notes", "VARCHAR",
+               "What failed, that nothing arrived, or who accepted a failed day and why."),
+            PUBLISHED_AT,
+        ),
+    ),
+    Table(
+        "marts.kpi_daily",
+        "the one-line answer",
+        "`date`.",
+        (
+            DATE,
+            _c("nps_28d", "DOUBLE", "NPS over the 28 days ending `date`, all customers."),
+            _c("nps_responses_28d", "INTEGER", "Responses in those 28 days."),
+            _c("feedback_items", "INTEGER", "Feedback items that day."),
+            _c("negative_feedback_share", "DOUBLE", "Share of them with negative sentiment."),
+            _c("social_mentions", "INTEGER", "Social mentions that day, all platforms."),
+            _c("social_net_sentiment", "DOUBLE", "(positive - negative) / mentions that day."),
+            _c("tool_active_users", "INTEGER", "People active in any tool that day."),
+            _c("licence_utilisation", "DOUBLE", "Seat-weighted utilisation over all tools."),
+            _c("sources_trusted", "INTEGER", "How many of the five sources are trusted that day."),
+            PUBLISHED_AT,
+        ),
+    ),
+    Table(
+        "meta.publications",
+        "what was published, when, by which run",
+        "one row per publication (the serving file keeps the latest).",
+        (
+            _c("publication_id", "VARCHAR", "Unique id of the publication."),
+            _c("published_at", "TIMESTAMP", "When the serving file was swapped in (UTC)."),
+            _c("run_id", "VARCHAR", "The Dagster run that published it."),
+            _c("row_counts", "VARCHAR", "Rows per table, as JSON."),
+            _c("kept_from_previous", "VARCHAR[]",
+               "Tables kept from the previous publication (their mart failed a check)."),
+            _c("code_version", "VARCHAR", "The marts' code version."),
+            _c("taxonomy_version", "VARCHAR", "Hash of the theme taxonomy used."),
+            _c("storage_version", "VARCHAR", "The DuckDB storage version of the file."),
+        ),
+    ),
+)
+# fmt: on
+BY_NAME = {t.name: t for t in TABLES}
+
+DEFINITIONS = """\
+- **NPS category** of a 0-10 answer: promoter 9-10, passive 7-8, detractor 0-6.
+- **NPS** = 100 x (promoters - detractors) / responses; NULL with no responses.
+- **NPS margin of error (95 %)** = 100 x 1.96 x sqrt(((p + d) - (p - d)^2) / n), with p
+  and d the promoter and detractor shares of n responses (the Wald interval); NULL when
+  n < 2.
+- **Sentiment** of a text: the VADER compound score; positive when >= 0.05, negative
+  when <= -0.05, neutral otherwise.
+- **Theme**: a label of the taxonomy in `config/themes.toml` (keywords and patterns); an
+  item may carry several; one that matches none is `other`.
+- **Active user of a tool on a day**: a person with at least one successful sign-in to
+  it that day. DAU, WAU and MAU count distinct active people in the day, the 7 days
+  and the 30 days ending that day.
+- **Licence utilisation** = 30-day active users / seats (not capped: above 1 means more
+  people use the tool than seats were bought); NULL when seats = 0.
+- **Spike**: a day whose mentions are more than 3 standard deviations and at least 10
+  above the mean of the 28 days before it.
+- A metric whose denominator is zero is NULL.
+"""
+
+
+def describe(table: str, column: str) -> str:
+    """The contract's description of `schema.table`.`column`, or "" when it has none."""
+    found = BY_NAME.get(table)
+    return found.description(column) if found else ""
+
+
+def render() -> str:
+    """docs/contract.md."""
+    lines = [
+        "# The serving contract",
+        "",
+        "<!-- Generated from productops/contract.py: python -m productops.contract > "
+        "docs/contract.md -->",
+        "",
+        "What BI tools, analysts and reports may rely on, in the serving DuckDB file "
+        "(`data/serving.duckdb`), opened read-only while the pipeline runs. Names, columns "
+        "and definitions change only on purpose, with a CHANGELOG entry. Times are UTC; "
+        "ratios are fractions in [0, 1]; people appear only as salted hashes. The "
+        "metric definitions follow.",
+        "",
+        "## Definitions",
+        "",
+        DEFINITIONS,
+    ]
+    for table in TABLES:
+        lines += [f"## {table.name}: {table.question}", "", f"Grain: {table.grain}", ""]
+        if table.notes:
+            lines += [table.notes, ""]
+        lines += ["| column | type | meaning |", "|---|---|---|"]
+        lines += [f"| `{c.name}` | {c.type} | {c.description} |" for c in table.columns]
+        lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.stdout.write(render())
