@@ -9,8 +9,9 @@ from assets.raw import OWNERS
 from assets.staging import WAREHOUSE_POOL
 from pipelines.policies import FOLLOW
 from productops.marts import CONTRACT_TABLES, ensure_tables
+from productops.report import build_report
 from productops.serving import REPUBLISH_TAG, STORAGE_VERSION, publish
-from resources import DuckDBWarehouse
+from resources import DataFolder, DuckDBWarehouse
 
 
 @dg.asset(
@@ -76,4 +77,39 @@ def publication(
     )
 
 
-SERVING_ASSETS = [publication]
+@dg.asset(
+    key=dg.AssetKey(["serving", "report"]),
+    deps=[publication],
+    description=(
+        "The report a Product Ops lead reads: data/reports/productops-<date>.html, one "
+        "self-contained page (no JavaScript, no CDN) with five charts and a computed "
+        "sentence each: 28-day NPS with its margin and the changes beyond it, emerging "
+        "themes, social spikes and sentiment, tool adoption and unused seats, data trust. "
+        "Source: the serving file, as BI reads it."
+    ),
+    group_name="serving",
+    owners=OWNERS,
+    kinds={"html"},
+    automation_condition=FOLLOW,
+)
+def report(context: dg.AssetExecutionContext, data: DataFolder) -> dg.MaterializeResult:
+    try:
+        built = build_report(data.paths.serving, data.paths.reports)
+    except ValueError as exc:  # nothing published yet: nothing to report on
+        context.log.warning(f"No report: {exc}")
+        return dg.MaterializeResult(metadata={"skipped": str(exc)})
+    context.log.info(f"Report for {built.day}: {built.path}")
+    headline = "\n".join(f"- {s.sentences[0]}" for s in built.sections if s.sentences)
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(built.path)),
+            "open": dg.MetadataValue.url(built.path.resolve().as_uri()),
+            "day": built.day.isoformat(),
+            "charts": built.charts,
+            "bytes": built.path.stat().st_size,
+            "findings": dg.MetadataValue.md(headline),
+        }
+    )
+
+
+SERVING_ASSETS = [publication, report]

@@ -91,7 +91,7 @@ def main() -> int:
             "PRODUCTOPS_DATA_DIR": str(work / "data"),
             "DAGSTER_HOME": str(work / "dagster"),
         }
-        shutil.copy(ROOT / "dagster.yaml", work / "dagster" / "dagster.yaml")
+        shutil.copy(ROOT / "config" / "dagster.yaml", work / "dagster" / "dagster.yaml")
         start = END - timedelta(days=days - 1)
         console.print(f"[bold]{days} days[/bold]: writing the sample (scale {args.scale})...")
         sample_s, _ = timed(productops("sample", "--days", str(days), "--scale", str(args.scale),

@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import duckdb
 from rich.console import Console
@@ -138,7 +139,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         console.print("Open the run in the UI (make ui) for the full logs.")
         return 1
     console.print(f"[green]Run {outcome.run_id} succeeded in {took:.1f} s.[/green]")
+    report = _latest_report(data_paths())
+    if report:
+        console.print(f"Report: {report}")
     return 0
+
+
+def _latest_report(paths) -> Path | None:
+    found = sorted(paths.reports.glob("productops-*.html"), key=lambda p: p.stat().st_mtime)
+    return found[-1] if found else None
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
@@ -168,6 +177,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
         f"Landing files: {paths.landing}\nRaw lake:      {paths.raw}\n"
         f"Warehouse:     {paths.warehouse}\n"
         f"Serving (BI):  {paths.serving}\n"
+        f"Report:        {_latest_report(paths) or 'none yet'}\n"
         "Quarantined rows and why: SELECT rule, reason FROM quarantine.<source>\n"
         "Dagster UI:    make ui, then http://127.0.0.1:3000"
     )
@@ -263,6 +273,7 @@ def _print_headline(paths) -> None:
         console.print(f"Nothing published to {paths.serving} yet.")
         return
     f = found.figures
+    console.print(f"Latest publication: {found.published} ({paths.serving})")
     table = Table(title=f"Latest published day: {found.day}", title_justify="left")
     table.add_column("figure")
     table.add_column("value", justify="right")

@@ -104,6 +104,11 @@ class DataPaths:
         return self.root / "serving.duckdb"
 
     @property
+    def reports(self) -> Path:
+        """The HTML reports, one per day (`productops-<date>.html`)."""
+        return self.root / "reports"
+
+    @property
     def salt_file(self) -> Path:
         return self.root / ".pii_salt"
 

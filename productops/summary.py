@@ -61,6 +61,7 @@ class Headline:
     figures: dict[str, object]
     untrusted: list[tuple[str, str]]  # (source, notes) not trusted on that day
     silent: list[str]  # daily sources with no records that day
+    published: str = ""  # when and by which run the serving file was last published
 
 
 def headline(paths: DataPaths) -> Headline | None:
@@ -82,9 +83,14 @@ def headline(paths: DataPaths) -> Headline | None:
             "WHERE date = ? ORDER BY source",
             [day],
         ).fetchall()
+        latest = con.execute(
+            "SELECT strftime(published_at, '%Y-%m-%d %H:%M:%S UTC') || ', run ' || run_id "
+            "FROM meta.publications ORDER BY published_at DESC LIMIT 1"
+        ).fetchall()
     return Headline(
         day=str(day),
         figures=figures,
         untrusted=[(s, notes) for s, trusted, notes, _ in trust if not trusted],
         silent=[s for s, _, _, n in trust if n == 0 and SOURCES[s].daily],
+        published=latest[0][0] if latest else "",
     )

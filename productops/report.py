@@ -1,0 +1,416 @@
+"""The report a Product Ops lead reads: one self-contained HTML file per day.
+
+Built from the serving file, as any BI reader sees it. Each chart is drawn with Altair
+and rendered to SVG by `vl-convert` (no JavaScript, no CDN: the file opens offline and
+weighs tens of kilobytes), and comes with a sentence whose numbers are computed from
+the same tables: what changed, by how much, and whether it is beyond the noise.
+
+The findings do not know the sample company's story dates: NPS changes are found by
+comparing the 28 days before each day with the 28 days from it, and kept only when the
+difference is beyond its 95 % margin; emerging themes, spikes and unused seats are read
+from the marts' own flags.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import altair as alt
+import duckdb
+import polars as pl
+import vl_convert
+
+from productops.permissions import private_umask
+
+WIDTH, HEIGHT = 720, 220
+RED, GREY, BLUE = "#c0392b", "#7f8c8d", "#2c6fbb"
+
+
+@dataclass
+class Section:
+    title: str
+    sentences: list[str]
+    svg: str
+
+
+@dataclass
+class Report:
+    day: date
+    path: Path
+    sections: list[Section] = field(default_factory=list)
+
+    @property
+    def charts(self) -> int:
+        return sum(1 for s in self.sections if s.svg)
+
+
+def _svg(chart: alt.TopLevelMixin) -> str:
+    return vl_convert.vegalite_to_svg(chart.to_json(), vl_version="5.20")
+
+
+def _frame(con: duckdb.DuckDBPyConnection, query: str, params: list | None = None) -> pl.DataFrame:
+    return pl.from_arrow(con.sql(query, params=params or []).to_arrow_table())
+
+
+def _fmt_day(d: date) -> str:
+    return f"{d.day} {d:%b %Y}"
+
+
+# --- NPS ------------------------------------------------------------------------------
+
+# For every day and segment: NPS of the 28 days before it and of the 28 days from it,
+# with their Wald standard errors. A change is significant when the difference is larger
+# than 1.96 x the combined standard error.
+_NPS_CHANGES = """
+WITH daily AS (
+    SELECT date, segment, segment_value, responses, promoters, detractors FROM marts.nps_daily
+    WHERE segment IN ('all', 'plan')
+), sides AS (
+    SELECT date, segment, segment_value,
+           sum(responses) OVER before AS n1, sum(promoters) OVER before AS p1,
+           sum(detractors) OVER before AS d1,
+           sum(responses) OVER after AS n2, sum(promoters) OVER after AS p2,
+           sum(detractors) OVER after AS d2,
+           min(date) OVER before AS first_before, max(date) OVER after AS last_after
+    FROM daily
+    WINDOW before AS (PARTITION BY segment, segment_value ORDER BY date
+                      RANGE BETWEEN INTERVAL 28 DAYS PRECEDING AND INTERVAL 1 DAY PRECEDING),
+           after AS (PARTITION BY segment, segment_value ORDER BY date
+                     RANGE BETWEEN CURRENT ROW AND INTERVAL 27 DAYS FOLLOWING)
+), scored AS (
+    SELECT *, 100.0 * (p1 - d1) / n1 AS nps1, 100.0 * (p2 - d2) / n2 AS nps2,
+           100 * sqrt(greatest((p1 + d1) / n1 - power((p1 - d1) / n1, 2), 0) / n1) AS se1,
+           100 * sqrt(greatest((p2 + d2) / n2 - power((p2 - d2) / n2, 2), 0) / n2) AS se2
+    FROM sides
+    WHERE n1 >= 30 AND n2 >= 30 AND date - first_before >= 14 AND last_after - date >= 13
+)
+SELECT date, segment, segment_value, nps1, nps2, nps2 - nps1 AS change,
+       1.96 * sqrt(se1 * se1 + se2 * se2) AS margin
+FROM scored
+WHERE abs(nps2 - nps1) > 1.96 * sqrt(se1 * se1 + se2 * se2)
+QUALIFY row_number() OVER (PARTITION BY segment, segment_value, sign(nps2 - nps1)
+                           ORDER BY abs(nps2 - nps1) / nullif(sqrt(se1 * se1 + se2 * se2), 0)
+                           DESC) = 1
+ORDER BY segment <> 'all', abs(change) / margin DESC
+"""
+
+
+@dataclass(frozen=True)
+class NpsChange:
+    day: date
+    segment: str
+    value: str
+    before: float
+    after: float
+    margin: float
+
+    def sentence(self) -> str:
+        who = "NPS" if self.segment == "all" else f"The {self.value} plan's NPS"
+        verb = "fell" if self.after < self.before else "rose"
+        return (
+            f"{who} {verb} from {self.before:.0f} in the 28 days before {_fmt_day(self.day)} "
+            f"to {self.after:.0f} in the 28 days from it, beyond its ±{self.margin:.0f} margin."
+        )
+
+
+def nps_changes(con: duckdb.DuckDBPyConnection) -> list[NpsChange]:
+    """The largest significant rise and fall of each segment's NPS (overall and per plan)."""
+    rows = con.execute(_NPS_CHANGES).fetchall()
+    return [NpsChange(d, s, v, b, a, m) for d, s, v, b, a, _, m in rows]
+
+
+def _nps_section(con: duckdb.DuckDBPyConnection) -> Section:
+    series = _frame(
+        con,
+        """SELECT date, CASE WHEN segment = 'all' THEN 'everyone' ELSE segment_value END AS who,
+                  nps_28d, responses_28d,
+                  100 * 1.96 * sqrt(greatest((sum(promoters + detractors) OVER w / sum(responses) OVER w)
+                       - power(sum(promoters - detractors) OVER w / sum(responses) OVER w, 2), 0)
+                       / sum(responses) OVER w) AS margin
+           FROM marts.nps_daily WHERE segment IN ('all', 'plan')
+           WINDOW w AS (PARTITION BY segment, segment_value ORDER BY date
+                        RANGE BETWEEN INTERVAL 27 DAYS PRECEDING AND CURRENT ROW)
+           ORDER BY date""",
+    ).with_columns(lo=pl.col("nps_28d") - pl.col("margin"), hi=pl.col("nps_28d") + pl.col("margin"))
+    changes = nps_changes(con)[:4]  # overall first, then the plans by significance
+    overall = series.filter(pl.col("who") == "everyone")
+    base = alt.Chart(overall).encode(x=alt.X("date:T", title=None))
+    band = base.mark_area(opacity=0.2, color=BLUE).encode(
+        y=alt.Y("lo:Q", title="NPS, 28 days"), y2="hi:Q"
+    )
+    line = base.mark_line(color=BLUE, strokeWidth=2.5).encode(y="nps_28d:Q")
+    plans = (
+        alt.Chart(series.filter(pl.col("who") != "everyone"))
+        .mark_line(strokeWidth=1.2, opacity=0.8)
+        .encode(x="date:T", y="nps_28d:Q", color=alt.Color("who:N", title="plan"))
+    )
+    marks = pl.DataFrame(
+        {
+            "date": [c.day for c in changes],
+            "label": [
+                f"{'▼' if c.after < c.before else '▲'} {c.value if c.segment != 'all' else 'all'}"
+                for c in changes
+            ],
+        },
+        schema={"date": pl.Date, "label": pl.String},
+    )
+    rules = alt.Chart(marks).mark_rule(color=RED, strokeDash=[4, 3]).encode(x="date:T")
+    labels = (
+        alt.Chart(marks.with_row_index("i"))
+        .mark_text(color=RED, align="left", dx=3)
+        .encode(x="date:T", y=alt.Y("y:Q"), text="label:N")
+        .transform_calculate(y="95 - 12 * datum.i")
+    )
+    chart = (band + line + plans + rules + labels).properties(width=WIDTH, height=HEIGHT)
+    sentences = [c.sentence() for c in changes] or [
+        "No change of NPS in the window is beyond its margin of error."
+    ]
+    latest = overall.tail(1)
+    if latest.height:
+        row = latest.row(0, named=True)
+        sentences.insert(
+            0,
+            f"NPS over the last 28 days is {row['nps_28d']:.0f} "
+            f"(±{row['margin'] or 0:.0f}, {row['responses_28d']} responses); the band is "
+            "its 95 % margin of error, the thin lines are the plans.",
+        )
+    return Section("NPS, 28 days, overall and by plan", sentences, _svg(chart))
+
+
+# --- Themes ---------------------------------------------------------------------------
+
+
+def _themes_section(con: duckdb.DuckDBPyConnection) -> Section:
+    weekly = _frame(
+        con,
+        "SELECT week, theme, items, negative_share, is_emerging FROM marts.feedback_themes_weekly "
+        "WHERE theme <> 'other' ORDER BY week, theme",
+    )
+    emerging = weekly.filter(pl.col("is_emerging"))
+    first_time = emerging.sort("week").unique("theme", keep="first").sort("items", descending=True)
+    base = alt.Chart(weekly).encode(
+        x=alt.X("week:T", title="week"), y=alt.Y("items:Q", title="feedback items"),
+        color=alt.Color("theme:N"),
+    )  # fmt: skip
+    lines = base.mark_line(strokeWidth=1.5)
+    points = (
+        alt.Chart(emerging)
+        .mark_point(size=160, filled=False, color=RED, strokeWidth=2.5)
+        .encode(x="week:T", y="items:Q")
+    )
+    chart = (lines + points).properties(width=WIDTH, height=HEIGHT)
+    sentences = []
+    for row in first_time.head(3).iter_rows(named=True):
+        before = weekly.filter(
+            (pl.col("theme") == row["theme"]) & (pl.col("week") < row["week"])
+        ).tail(4)
+        mean = before["items"].mean() if before.height else 0
+        sentences.append(
+            f"“{row['theme']}” emerged in the week of {_fmt_day(row['week'])}: "
+            f"{row['items']} items against a 4-week mean of {mean or 0:.0f}, "
+            f"{100 * (row['negative_share'] or 0):.0f} % of them negative."
+        )
+    if not sentences:
+        sentences.append("No theme is emerging in the window.")
+    sentences.append("Circled: weeks where a theme was emerging (at least twice its 4-week mean).")
+    return Section("What customers talk about, per week", sentences, _svg(chart))
+
+
+# --- Social ---------------------------------------------------------------------------
+
+
+def _social_section(con: duckdb.DuckDBPyConnection) -> Section:
+    daily = _frame(
+        con,
+        """SELECT date, mentions, net_sentiment, is_spike,
+                  avg(mentions) OVER (ORDER BY date RANGE BETWEEN INTERVAL 28 DAYS PRECEDING
+                                      AND INTERVAL 1 DAY PRECEDING) AS prior_mean,
+                  sum(net_sentiment * mentions) OVER week / nullif(sum(mentions) OVER week, 0)
+                      AS net_sentiment_7d
+           FROM marts.social_sentiment_daily WHERE platform = 'all'
+           WINDOW week AS (ORDER BY date RANGE BETWEEN INTERVAL 6 DAYS PRECEDING AND CURRENT ROW)
+           ORDER BY date""",
+    )
+    bars = (
+        alt.Chart(daily)
+        .mark_bar()
+        .encode(
+            x=alt.X("date:T", title=None),
+            y=alt.Y("mentions:Q", title="mentions"),
+            color=alt.condition("datum.is_spike", alt.value(RED), alt.value(GREY)),
+        )
+    )
+    sentiment = (
+        alt.Chart(daily)
+        .mark_line(color=BLUE, strokeWidth=1.5)
+        .encode(
+            x="date:T",
+            y=alt.Y(
+                "net_sentiment_7d:Q", title="net sentiment, 7 days", scale=alt.Scale(domain=[-1, 1])
+            ),
+        )
+    )
+    chart = alt.layer(bars, sentiment).resolve_scale(y="independent")
+    chart = chart.properties(width=WIDTH, height=HEIGHT)
+    spikes = daily.filter(pl.col("is_spike"))
+    sentences = [
+        f"Mentions spiked on {_fmt_day(r['date'])}: {r['mentions']} against a 28-day mean of "
+        f"{r['prior_mean'] or 0:.0f}, net sentiment {r['net_sentiment']:+.2f}."
+        for r in spikes.iter_rows(named=True)
+    ] or ["No spike of mentions in the window."]
+    if daily.height:
+        sentences.append(
+            f"{int(daily['mentions'].sum())} mentions in the window, net sentiment "
+            f"{(daily['net_sentiment'] * daily['mentions']).sum() / max(daily['mentions'].sum(), 1):+.2f}"
+            " overall. Red bars: spike days; the line: net sentiment over 7 days (right axis)."
+        )
+    return Section("What the public says (Hacker News)", sentences, _svg(chart))
+
+
+# --- Tools ----------------------------------------------------------------------------
+
+
+def _tools_section(con: duckdb.DuckDBPyConnection) -> Section:
+    latest = _frame(
+        con,
+        """SELECT tool, seats, active_users_30d, utilisation, unused_seats,
+                  unused_seats * annual_cost / nullif(seats, 0) AS unused_cost
+           FROM marts.tool_licences WHERE date = (SELECT max(date) FROM marts.tool_licences)
+           ORDER BY utilisation""",
+    ).with_columns(pl.col("unused_cost").cast(pl.Float64))
+    usage = _frame(
+        con,
+        "SELECT date, tool, mau FROM marts.tool_usage_daily ORDER BY date, tool",
+    )
+    util = (
+        alt.Chart(latest)
+        .mark_bar()
+        .encode(
+            y=alt.Y("tool:N", sort="x", title=None),
+            x=alt.X(
+                "utilisation:Q", title="30-day active users / seats", axis=alt.Axis(format="%")
+            ),
+            color=alt.condition("datum.utilisation < 0.5", alt.value(RED), alt.value(BLUE)),
+        )
+        .properties(width=WIDTH // 2 - 40, height=HEIGHT)
+    )
+    adoption = (
+        alt.Chart(usage)
+        .mark_line()
+        .encode(x=alt.X("date:T", title=None), y=alt.Y("mau:Q", title="monthly active users"),
+                color=alt.Color("tool:N"))
+        .properties(width=WIDTH // 2 - 40, height=HEIGHT)
+    )  # fmt: skip
+    chart = alt.hconcat(util, adoption)
+    sentences = []
+    if latest.height:
+        unused = int(latest["unused_seats"].sum())
+        cost = float(latest["unused_cost"].fill_null(0).sum())
+        sentences.append(
+            f"{unused} seats unused in the last 30 days across {latest.height} tools, worth "
+            f"{cost:,.0f} a year."
+        )
+        for row in latest.filter(pl.col("utilisation") < 0.5).iter_rows(named=True):
+            sentences.append(
+                f"{row['tool']}: {row['seats']} seats, {row['active_users_30d']} used "
+                f"({100 * row['utilisation']:.0f} %), {row['unused_seats']} unused "
+                f"worth {row['unused_cost'] or 0:,.0f} a year."
+            )
+    return Section("Tool adoption and licence utilisation", sentences, _svg(chart))
+
+
+# --- Trust ----------------------------------------------------------------------------
+
+
+def _trust_section(con: duckdb.DuckDBPyConnection) -> Section:
+    trust = _frame(
+        con,
+        "SELECT date, source, trusted, coalesce(notes, '') AS notes FROM marts.data_trust "
+        "ORDER BY date, source",
+    )
+    chart = (
+        alt.Chart(trust)
+        .mark_rect()
+        .encode(
+            x=alt.X(
+                "monthdate(date):O", title=None, axis=alt.Axis(labelAngle=-60, labelOverlap=True)
+            ),
+            y=alt.Y("source:N", title=None),
+            color=alt.Color(
+                "trusted:N",
+                scale=alt.Scale(domain=[True, False], range=[BLUE, RED]),
+                title="trusted",
+            ),
+        )
+        .properties(width=WIDTH, height=120)
+    )
+    sentences = []
+    if trust.height:
+        last = trust["date"].max()
+        today = trust.filter(pl.col("date") == last)
+        sentences.append(
+            f"On {_fmt_day(last)}, {int(today['trusted'].sum())} of {today.height} sources are "
+            "trusted."
+        )
+        bad = trust.filter(~pl.col("trusted"))
+        if bad.height:
+            sentences.append(
+                f"{bad.height} source-days in the window are not trusted, for example "
+                + "; ".join(
+                    f"{r['source']} on {_fmt_day(r['date'])} ({r['notes'][:80] or 'a check failed'})"
+                    for r in bad.tail(3).iter_rows(named=True)
+                )
+                + "."
+            )
+        else:
+            sentences.append("Every source was trusted on every day of the window.")
+    return Section("Can the numbers be trusted", sentences, _svg(chart))
+
+
+# --- The page -------------------------------------------------------------------------
+
+_CSS = """
+body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #222;
+       max-width: 820px; margin: 2em auto; padding: 0 1em; }
+h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { margin-top: 1.8em; font-size: 1.2em; }
+.meta { color: #666; } .finding { margin: 0.3em 0; } svg { max-width: 100%; height: auto; }
+"""
+
+
+def build_report(serving: Path, out_dir: Path) -> Report:
+    """Render `out_dir/productops-<latest day>.html` from the serving file."""
+    with duckdb.connect(str(serving), read_only=True) as con:
+        (day,) = con.execute("SELECT max(date) FROM marts.kpi_daily").fetchall()[0]
+        (published,) = con.execute("SELECT max(published_at) FROM meta.publications").fetchall()[0]
+        if day is None:
+            raise ValueError(f"{serving} has no published days yet: run the pipeline first")
+        report = Report(day, out_dir / f"productops-{day.isoformat()}.html")
+        for build in (_nps_section, _themes_section, _social_section, _tools_section,
+                      _trust_section):  # fmt: skip
+            report.sections.append(build(con))
+    body = [
+        f"<h1>Product Ops report, {_fmt_day(day)}</h1>",
+        f'<p class="meta">From {html.escape(str(serving))}, published {published:%Y-%m-%d %H:%M} '
+        "UTC. Every number below is computed from the published tables.</p>",
+    ]
+    for section in report.sections:
+        body.append(f"<section><h2>{html.escape(section.title)}</h2>")
+        body += [f'<p class="finding">{html.escape(s)}</p>' for s in section.sentences]
+        body.append(
+            f'<figure role="img" aria-label="{html.escape(section.title)}">{section.svg}</figure>'
+        )
+        body.append("</section>")
+    page = (
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>Product Ops report {day.isoformat()}</title><style>{_CSS}</style></head>"
+        f"<body>{''.join(body)}</body></html>\n"
+    )
+    private_umask()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tmp = report.path.with_suffix(".html.tmp")
+    tmp.write_text(page, encoding="utf-8")
+    tmp.replace(report.path)  # a reader never sees half a report
+    return report

@@ -1,0 +1,61 @@
+"""The report a Product Ops lead reads: self-contained, and it tells the planted stories."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from productops.report import build_report, nps_changes
+from tests.conftest import SampleRun
+
+
+def _near(day: date, target: date, days: int = 3) -> bool:
+    return abs((day - target).days) <= days
+
+
+def test_the_run_writes_one_self_contained_page(sample_run: SampleRun) -> None:
+    page = sample_run.paths.reports / f"productops-{sample_run.end.isoformat()}.html"
+    text = page.read_text()
+    assert page.stat().st_size < 1_000_000
+    assert text.count("<svg") == 5
+    assert not re.search(r"<script|<link|<img|@import|src=", text)  # nothing to fetch
+    external = set(re.findall(r"https?://[^\"' )]+", text)) - {"http://www.w3.org/2000/svg",
+                                                                "http://www.w3.org/1999/xlink"}  # fmt: skip
+    assert not external, external
+    assert oct(page.stat().st_mode & 0o777) == "0o600"
+
+
+def test_every_planted_story_is_told_in_numbers(sample_run: SampleRun, tmp_path: Path) -> None:
+    stories = sample_run.summary.stories
+    report = build_report(sample_run.paths.serving, tmp_path)
+    assert report.day == sample_run.end and report.charts == 5
+    text = {s.title: " ".join(s.sentences) for s in report.sections}
+
+    with duckdb.connect(str(sample_run.paths.serving), read_only=True) as con:
+        changes = nps_changes(con)
+    rises = [c for c in changes if c.after > c.before]
+    falls = [c for c in changes if c.after < c.before and c.segment == "all"]
+    assert any(
+        _near(c.day, stories.onboarding_fix) and c.value in ("all", "starter") for c in rises
+    )
+    assert any(_near(c.day, stories.price_change) for c in falls)
+    nps = text["NPS, 28 days, overall and by plan"]
+    assert (
+        f"before {stories.price_change.day - 1}" in nps
+        or f"before {stories.price_change.day}" in nps
+    )
+
+    themes = text["What customers talk about, per week"]
+    assert "“pricing” emerged" in themes and "negative" in themes
+
+    social = text["What the public says (Hacker News)"]
+    incident = f"{stories.incident.day} {stories.incident:%b %Y}"
+    assert f"Mentions spiked on {incident}" in social
+    assert social.count("Mentions spiked") == 1
+
+    tools = text["Tool adoption and licence utilisation"]
+    assert re.search(r"Productboard: \d+ seats, \d+ used \(\d+ %\)", tools)
+    assert "sources are trusted" in text["Can the numbers be trusted"]
