@@ -71,8 +71,11 @@ def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     home = root / "home"
     home.mkdir()
     shutil.copy(REPO / "config" / "dagster.yaml", home / "dagster.yaml")
+    # The shipped project settings, as a new user has them: partitions from the sample's
+    # first day (90 days before yesterday), so the UI shows no sea of empty days.
     env = {**os.environ, "DAGSTER_HOME": str(home), "PRODUCTOPS_DATA_DIR": str(root / "data"),
-           "PRODUCTOPS_PII_SALT": SALT, "COLUMNS": "200"}  # fmt: skip
+           "PRODUCTOPS_PII_SALT": SALT, "COLUMNS": "200",
+           "PRODUCTOPS_SETTINGS": str(REPO / "config" / "productops.toml")}  # fmt: skip
     end = datetime.now(UTC).date() - timedelta(days=1)
     start = end - timedelta(days=13)
     subprocess.run([BIN / "productops", "sample", "--days", "14", "--scale", "0.05", "--seed",
@@ -130,10 +133,21 @@ def _graphql(url: str, query: str, variables: dict | None = None) -> dict:
     return reply["data"]
 
 
+def _button(scope, label: str):
+    """The first displayed, enabled button whose text starts with `label`."""
+    for b in scope.find_elements(By.TAG_NAME, "button"):
+        if b.is_displayed() and b.is_enabled() and b.text.strip().startswith(label):
+            return b
+    return None
+
+
 def test_the_asset_graph_shows_every_layer(ui: dict, browser: webdriver.Chrome) -> None:
     browser.get(f"{ui['url']}/asset-groups")
-    _wait("the asset graph", lambda: all(
-        n in _text(browser) for n in ("nps_responses", "kpi_daily", "publication", "report")
+    _wait("the lineage page", lambda: "Global asset lineage" in _text(browser))
+    skip = _wait("the first-visit dialog", lambda: _button(browser, "Skip"))  # a new user's
+    skip.click()
+    _wait("every layer", lambda: all(
+        f"\n{g}\n" in _text(browser) for g in ("raw", "staging", "marts", "serving")
     ))  # fmt: skip
     _shot(browser, "1-asset-graph")
 
@@ -142,25 +156,18 @@ def test_a_staging_partition_launched_from_its_page_succeeds_with_its_checks(
     ui: dict, browser: webdriver.Chrome
 ) -> None:
     day = ui["end"].isoformat()
-    path = "/".join(ASSET)
-    browser.get(f"{ui['url']}/assets/{path}?view=partitions")
-    button = _wait("the Materialize button", lambda: next(
-        (b for b in browser.find_elements(By.TAG_NAME, "button")
-         if b.text.strip().startswith("Materialize")), None))  # fmt: skip
+    browser.get(f"{ui['url']}/assets/{'/'.join(ASSET)}?view=partitions")
+    _wait("the Materialize button", lambda: _button(browser, "Materialize")).click()
     _shot(browser, "2-asset-page")
-    button.click()
-    dialog = _wait("the partition dialog", lambda: browser.find_element(By.CSS_SELECTOR, "[role=dialog]"))
-    field = _wait("the partition selection field", lambda: next(
-        (i for i in dialog.find_elements(By.TAG_NAME, "input")
-         if i.is_displayed() and i.get_attribute("type") == "text"), None))  # fmt: skip
-    field.clear()
-    field.send_keys(day)
-    field.send_keys("\n")
+    dialog = _wait(
+        "the launch dialog", lambda: browser.find_element(By.CSS_SELECTOR, "[role=dialog]")
+    )
+    _wait("the Latest partition choice", lambda: _button(dialog, "Latest")).click()
+    _wait("the latest day selected", lambda: any(
+        i.get_attribute("value") == day for i in dialog.find_elements(By.TAG_NAME, "input")
+    ))  # fmt: skip
     _shot(browser, "3-launch-dialog")
-    launch = _wait("the Launch button", lambda: next(
-        (b for b in dialog.find_elements(By.TAG_NAME, "button")
-         if b.text.strip().startswith("Launch") and b.is_enabled()), None))  # fmt: skip
-    launch.click()
+    _wait("the Launch button", lambda: _button(dialog, "Launch 1 run")).click()
 
     runs_query = """query($key: AssetKeyInput!) { assetOrError(assetKey: $key) {
         ... on Asset { assetMaterializations(limit: 5) { runId partition } } } }"""
@@ -184,7 +191,9 @@ def test_a_staging_partition_launched_from_its_page_succeeds_with_its_checks(
     keys = [k for k in defs.resolve_asset_graph().asset_check_keys
             if tuple(k.asset_key.path) == ASSET]  # fmt: skip
     with dg.DagsterInstance.from_config(str(ui["home"])) as instance:
-        infos = instance.event_log_storage.get_asset_check_partition_info(keys, partition_keys=[day])
+        infos = instance.event_log_storage.get_asset_check_partition_info(
+            keys, partition_keys=[day]
+        )
     statuses = {i.check_key.name: i.latest_execution_status.value for i in infos}
     assert len(statuses) == len(keys) >= 8, statuses
     assert set(statuses.values()) == {"SUCCEEDED"}, statuses
