@@ -52,6 +52,38 @@ class MartSpec:
     tags: dict[str, str] = field(default_factory=dict)
 
 
+# Headline figures per mart, as numeric metadata Dagster plots across materializations:
+# SQL over the mart for the run's last day (`?` is that day).
+HEADLINES: dict[str, str] = {
+    "nps_daily": "SELECT nps_28d, responses_28d FROM marts.nps_daily "
+    "WHERE date = ? AND segment = 'all'",
+    "social_sentiment_daily": "SELECT mentions, net_sentiment FROM marts.social_sentiment_daily "
+    "WHERE date = ? AND platform = 'all'",
+    "tool_licences": "SELECT sum(active_users_30d) / nullif(sum(seats), 0) AS licence_utilisation, "
+    "sum(unused_seats) AS unused_seats FROM marts.tool_licences WHERE date = ?",
+    "tool_usage_daily": "SELECT count(DISTINCT tool) AS tools_used, sum(dau) AS dau "
+    "FROM marts.tool_usage_daily WHERE date = ?",
+    "data_trust": "SELECT count(*) FILTER (WHERE trusted) AS sources_trusted, "
+    "sum(rows_quarantined) AS rows_quarantined FROM marts.data_trust WHERE date = ?",
+    "kpi_daily": "SELECT * EXCLUDE (date) FROM marts.kpi_daily WHERE date = ?",
+    "feedback_themes_weekly": "SELECT count(*) FILTER (WHERE is_emerging) AS emerging_themes, "
+    "sum(items) AS items FROM marts.feedback_themes_weekly WHERE week = date_trunc('week', ?::DATE)",
+}
+
+
+def headline_metadata(con: duckdb.DuckDBPyConnection, table: str, day: date) -> dict[str, float]:
+    """The mart's headline figures on `day`, as floats (NULL figures left out)."""
+    query = HEADLINES.get(table)
+    if query is None:
+        return {}
+    cur = con.execute(query, [day])
+    columns = [d[0] for d in cur.description]
+    rows = cur.fetchall()
+    if not rows:
+        return {}
+    return {c: float(v) for c, v in zip(columns, rows[0], strict=True) if v is not None}
+
+
 def mart_asset(spec: MartSpec) -> dg.AssetsDefinition:
     version = MARTS_CODE_VERSION + (f"+themes.{TAXONOMY_VERSION}" if spec.uses_themes else "")
 
@@ -98,8 +130,10 @@ def mart_asset(spec: MartSpec) -> dg.AssetsDefinition:
                 f"SELECT * FROM marts.{spec.name} ORDER BY {spec.window_column} DESC LIMIT 5",
             )
             schema = column_schema(con, f"marts.{spec.name}")
+            figures = headline_metadata(con, spec.name, end)
         return dg.MaterializeResult(
             metadata={
+                **figures,
                 "dagster/row_count": rows,
                 "dagster/column_schema": schema,
                 "late_days_rebuilt": len(late),

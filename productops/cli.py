@@ -21,6 +21,7 @@ from pathlib import Path
 
 import duckdb
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -110,7 +111,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 log_level="DEBUG" if args.verbose else "INFO",
             )  # fmt: skip
         except Exception as exc:  # a selection that matches nothing, a broken definition
-            console.print(f"[red]Could not start the run: {exc}[/red]")
+            console.print(f"[red]Could not start the run: {escape(str(exc))}[/red]")
             return 2
     took = time.perf_counter() - started
     if outcome.recovered:
@@ -359,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except ValueError as exc:
-        console.print(f"[red]{exc}[/red]")
+        console.print(f"[red]{escape(str(exc))}[/red]")
         return 2
 
 

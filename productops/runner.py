@@ -46,19 +46,30 @@ def resolve_selection(select: Sequence[str], graph) -> list[dg.AssetKey]:
     terms = [s if ":" in s else f'key:"{s}"' for s in select]
     keys = list(dg.AssetSelection.from_string(" or ".join(terms)).resolve(graph))
     if not keys:
-        raise ValueError(f"--select {' '.join(select)} matches no asset")
+        known = sorted(k.to_user_string() for k in graph.get_all_asset_keys())
+        groups = sorted({graph.get(k).group_name for k in graph.get_all_asset_keys()})
+        raise ValueError(
+            f"--select {' '.join(select)} matches no asset. Assets: {', '.join(known)}. "
+            f"Groups: {', '.join(f'group:{g}' for g in groups)}."
+        )
     return keys
 
 
 def ensure_dagster_home() -> Path:
     """Use `$DAGSTER_HOME`, else `.dagster_home/` with the project's `config/dagster.yaml`."""
+    config = Path.cwd() / "config" / "dagster.yaml"
     home = os.environ.get("DAGSTER_HOME")
     if home:
         Path(home).mkdir(parents=True, exist_ok=True)
+        # A home without its own config gets the project's: without it, runs launched
+        # from the UI would write the warehouse concurrently (its pool limit is there).
+        project = Path(__file__).resolve().parents[1] / "config" / "dagster.yaml"
+        if project.exists() and not (Path(home) / "dagster.yaml").exists():
+            with contextlib.suppress(FileExistsError):
+                (Path(home) / "dagster.yaml").symlink_to(project)
         return Path(home)
     path = Path.cwd() / ".dagster_home"
     path.mkdir(exist_ok=True)
-    config = Path.cwd() / "config" / "dagster.yaml"
     link = path / "dagster.yaml"
     if config.exists() and not link.exists():
         if link.is_symlink():  # left by an older version, which kept it at the top level

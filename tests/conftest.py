@@ -41,6 +41,8 @@ class SampleRun:
         self.summary: SampleSummary | None = None
         # What the Dagster instance says about each partitioned check, per day.
         self.check_partitions: dict[dg.AssetCheckKey, dict[str | None, str]] = {}
+        # The latest materialization's metadata of each mart, as the UI plots it.
+        self.mart_metadata: dict[str, dict] = {}
 
     @property
     def start(self) -> date:
@@ -72,6 +74,10 @@ def sample_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SampleRun]:
         )
         with dg.DagsterInstance.ephemeral() as instance:
             outcome = materialise(run.start, run.end, instance=instance)
+            for key in instance.get_asset_keys():
+                event = instance.get_latest_materialization_event(key)
+                if key.path[0] == "marts" and event and event.asset_materialization:
+                    run.mart_metadata[key.path[1]] = dict(event.asset_materialization.metadata)
             storage = instance.event_log_storage
             for info in storage.get_asset_check_partition_info(_check_keys()):
                 run.check_partitions.setdefault(info.check_key, {})[info.partition_key] = (

@@ -177,3 +177,16 @@ def test_the_instance_shows_each_days_check_result_after_a_multi_day_run(
         assert set(per_day.values()) <= {"SUCCEEDED", "FAILED"}, (key, per_day)
     passed = [s for v in daily.values() for d, s in v.items() if d is not None]
     assert passed.count("SUCCEEDED") > 0.9 * len(passed)
+
+
+def test_marts_report_their_headline_figures_as_numbers_dagster_can_plot(
+    sample_run: SampleRun,
+) -> None:
+    meta = sample_run.mart_metadata
+    for table, figure in [("nps_daily", "nps_28d"), ("social_sentiment_daily", "net_sentiment"),
+                          ("tool_licences", "licence_utilisation"), ("data_trust", "rows_quarantined"),
+                          ("kpi_daily", "social_mentions")]:  # fmt: skip
+        value = meta[table][figure]
+        assert isinstance(value, dg.FloatMetadataValue), (table, figure, value)
+    assert -100 <= meta["nps_daily"]["nps_28d"].value <= 100
+    assert 0 < meta["tool_licences"]["licence_utilisation"].value < 2
