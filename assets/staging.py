@@ -11,7 +11,7 @@ import dagster as dg
 from assets.metadata import column_schema, markdown_preview, report_late_partitions
 from assets.raw import OWNERS, raw_key
 from pipelines.partitions import DAILY, window_dates
-from pipelines.policies import FOLLOW
+from pipelines.policies import FOLLOW, FRESH_DAILY
 from productops import ledger
 from productops.printable import printable
 from productops.sources import SOURCES, Source
@@ -52,6 +52,7 @@ def staging_asset(source: Source) -> dg.AssetsDefinition:
         backfill_policy=dg.BackfillPolicy.single_run() if source.daily else None,
         pool=WAREHOUSE_POOL,
         automation_condition=FOLLOW,
+        freshness_policy=FRESH_DAILY,
     )
     def _staging(
         context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse

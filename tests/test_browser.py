@@ -141,11 +141,35 @@ def _button(scope, label: str):
     return None
 
 
+def _click(browser: webdriver.Chrome, what: str, find: Callable[[], Any]) -> None:
+    """Click what `find` returns once it can take the click: an overlay still fading out
+    (or the first-visit dialog, dismissed here) intercepts it until then."""
+
+    def attempt() -> bool:
+        skip = _button(browser, "Skip")
+        if skip is not None:
+            skip.click()
+        target = find()
+        if target is None:
+            return False
+        target.click()
+        return True
+
+    _wait(what, attempt)
+
+
 def test_the_asset_graph_shows_every_layer(ui: dict, browser: webdriver.Chrome) -> None:
     browser.get(f"{ui['url']}/asset-groups")
     _wait("the lineage page", lambda: "Global asset lineage" in _text(browser))
-    skip = _wait("the first-visit dialog", lambda: _button(browser, "Skip"))  # a new user's
-    skip.click()
+    _wait("the first-visit dialog", lambda: _button(browser, "Skip"))  # a new user's
+
+    def dismissed() -> bool:
+        skip = _button(browser, "Skip")
+        if skip is not None:
+            skip.click()
+        return skip is None
+
+    _wait("the first-visit dialog to close", dismissed)
     _wait("every layer", lambda: all(
         f"\n{g}\n" in _text(browser) for g in ("raw", "staging", "marts", "serving")
     ))  # fmt: skip
@@ -157,17 +181,17 @@ def test_a_staging_partition_launched_from_its_page_succeeds_with_its_checks(
 ) -> None:
     day = ui["end"].isoformat()
     browser.get(f"{ui['url']}/assets/{'/'.join(ASSET)}?view=partitions")
-    _wait("the Materialize button", lambda: _button(browser, "Materialize")).click()
+    _click(browser, "the Materialize button", lambda: _button(browser, "Materialize"))
     _shot(browser, "2-asset-page")
     dialog = _wait(
         "the launch dialog", lambda: browser.find_element(By.CSS_SELECTOR, "[role=dialog]")
     )
-    _wait("the Latest partition choice", lambda: _button(dialog, "Latest")).click()
+    _click(browser, "the Latest partition choice", lambda: _button(dialog, "Latest"))
     _wait("the latest day selected", lambda: any(
         i.get_attribute("value") == day for i in dialog.find_elements(By.TAG_NAME, "input")
     ))  # fmt: skip
     _shot(browser, "3-launch-dialog")
-    _wait("the Launch button", lambda: _button(dialog, "Launch 1 run")).click()
+    _click(browser, "the Launch button", lambda: _button(dialog, "Launch 1 run"))
 
     runs_query = """query($key: AssetKeyInput!) { assetOrError(assetKey: $key) {
         ... on Asset { assetMaterializations(limit: 5) { runId partition } } } }"""
