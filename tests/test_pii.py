@@ -70,12 +70,16 @@ def test_the_check_asks_the_same_detector() -> None:
     assert [f for (f,) in found] == [True, False, True, False]
 
 
-def test_people_the_system_knows_are_redacted_wherever_they_are_named(paths) -> None:
-    okta = {"uuid": "e1", "published": "2026-03-02T09:00:00Z", "eventType": "user.authentication.sso",
-            "actor": {"alternateId": "xo@corp.com", "displayName": "Ximena Ortega"},
+def _sign_in(uuid: str, name: str, day: str) -> dict:
+    """An Okta System Log SSO event by the employee `name`."""
+    return {"uuid": uuid, "published": f"{day}T09:00:00Z", "eventType": "user.authentication.sso",
+            "actor": {"alternateId": f"{uuid}@corp.example", "displayName": name},
             "outcome": {"result": "SUCCESS"},
             "target": [{"type": "AppInstance", "displayName": "Figma"}]}  # fmt: skip
-    write_jsonl(paths, "tool_usage", "okta.jsonl", [okta])
+
+
+def test_people_the_system_knows_are_redacted_wherever_they_are_named(paths) -> None:
+    write_jsonl(paths, "tool_usage", "okta.jsonl", [_sign_in("e1", "Ximena Ortega", "2026-03-02")])
     write_landing(
         paths,
         "licences",
@@ -98,10 +102,7 @@ def test_people_the_system_knows_are_redacted_wherever_they_are_named(paths) -> 
 
 def test_a_lake_written_before_name_lists_gets_them_from_its_raw_files(paths) -> None:
     """Lakes from before this version have no `_people` files: staging writes them."""
-    okta = {"uuid": "e1", "published": "2026-03-02T09:00:00Z", "eventType": "user.authentication.sso",
-            "actor": {"alternateId": "xo@corp.com", "displayName": "Ximena Ortega"},
-            "outcome": {"result": "SUCCESS"}}  # fmt: skip
-    write_jsonl(paths, "tool_usage", "okta.jsonl", [okta])
+    write_jsonl(paths, "tool_usage", "okta.jsonl", [_sign_in("e1", "Ximena Ortega", "2026-03-02")])
     write_jsonl(paths, "nps", "nps.jsonl", [{"id": "1", "score": 9, "created_at": 1772442000,
                                              "comment": "Ximena Ortega rocks"}])  # fmt: skip
     for source in ("tool_usage", "nps"):
@@ -157,12 +158,9 @@ def test_a_colleague_named_only_by_okta_is_out_of_every_published_text(paths) ->
     end = date(2026, 4, 30)
     write_sample(paths, seed=77, scale=0.05, days=14, end=end)
     day = 1777464000  # 2026-04-29 12:00 UTC
-    write_jsonl(paths, "tool_usage", "okta-extra.jsonl", [
-        {"uuid": "x1", "published": "2026-04-29T09:00:00Z", "eventType": "user.authentication.sso",
-         "actor": {"alternateId": "zq@corp.example", "displayName": "Zoltana Quibble"},
-         "outcome": {"result": "SUCCESS"},
-         "target": [{"type": "AppInstance", "displayName": "Figma"}]},
-    ])  # fmt: skip
+    write_jsonl(
+        paths, "tool_usage", "okta-extra.jsonl", [_sign_in("x1", "Zoltana Quibble", "2026-04-29")]
+    )
     write_jsonl(paths, "social", "hn-extra.jsonl", [
         {"objectID": "990001", "created_at_i": day, "author": "someone", "points": 3,
          "title": "Zoltana Quibble on why product ops matters", "_tags": ["story"]},
