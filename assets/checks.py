@@ -51,20 +51,21 @@ def _outcomes(
 
 
 def _targets(
-    context: dg.AssetCheckExecutionContext, asset_key: dg.AssetKey
+    context: dg.AssetCheckExecutionContext, asset_key: dg.AssetKey, partitions: list[str]
 ) -> dict[str, AssetCheckEvaluationTargetMaterializationData]:
-    """This run's materialization of each partition of `asset_key`, by partition key."""
-    found = {}
-    records = context.instance.get_records_for_run(
-        context.run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
+    """The latest materialization of each of these partitions of `asset_key` (one indexed
+    query per check: reading the run's whole event list instead cost 0.4 s per check)."""
+    records = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=asset_key, asset_partitions=partitions),
+        limit=len(partitions),
     ).records
-    for record in records:
-        event = record.event_log_entry.dagster_event
-        if event and event.asset_key == asset_key and event.partition:
-            found[event.partition] = AssetCheckEvaluationTargetMaterializationData(
-                storage_id=record.storage_id, run_id=context.run.run_id,
-                timestamp=record.event_log_entry.timestamp,
-            )  # fmt: skip
+    found: dict[str, AssetCheckEvaluationTargetMaterializationData] = {}
+    for record in records:  # newest first
+        partition = record.partition_key
+        if partition and partition not in found:
+            found[partition] = AssetCheckEvaluationTargetMaterializationData(
+                storage_id=record.storage_id, run_id=record.run_id, timestamp=record.timestamp
+            )
     return found
 
 
@@ -83,10 +84,9 @@ def report_per_day(
     """
     if context.has_partition_key or not context.has_partition_key_range:
         return  # one day: Dagster files the returned result under it
-    targets = _targets(context, asset_key)
-    for day in outcome.days:
-        if day.day is None:
-            continue
+    days = [d for d in outcome.days if d.day is not None]
+    targets = _targets(context, asset_key, [d.day.isoformat() for d in days])
+    for day in days:
         key = day.day.isoformat()
         evaluation = dg.AssetCheckEvaluation(
             asset_key=asset_key, check_name=outcome.name, passed=day.passed,
