@@ -263,7 +263,9 @@ def cmd_withdraw(args: argparse.Namespace) -> int:
             return 2
     console.print(f"Withdrew {args.start} .. {end} from the metrics: {rows:,} mart rows deleted.")
     today = datetime.now(UTC).date()
-    return _republish(today, today, ["serving/publication"], {REPUBLISH_TAG: "all"})
+    return _republish(
+        today, today, ["serving/publication", "serving/report"], {REPUBLISH_TAG: "all"}
+    )
 
 
 def _print_headline(paths) -> None:

@@ -25,7 +25,7 @@ from productops.recovery import Recovery, data_folder_lock, recover, run_tags
 from productops.settings import data_paths, settings_file
 
 # Republished after a blocking check failed: built from check results, not from the data.
-TRUST_ASSETS = ("marts/data_trust", "serving/publication")
+TRUST_ASSETS = ("marts/data_trust", "serving/publication", "serving/report")
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from datetime import timedelta
 from pathlib import Path
@@ -28,6 +29,11 @@ def _tables(path: Path, with_stamp: bool = True) -> dict[str, tuple]:
             t: con.execute(f"SELECT count(*), sum(hash({cols})) FROM marts.{t}").fetchall()[0]
             for t in METRICS
         }
+
+
+def _untrusted_days(report: Path) -> int:
+    found = re.search(r"(\d+) source-days in the window are not trusted", report.read_text())
+    return int(found.group(1)) if found else 0
 
 
 def _run(root: Path, start, end) -> object:
@@ -73,6 +79,11 @@ def test_a_broken_day_is_held_back_and_explained(sample_run: SampleRun, tmp_path
     assert trust["nps"][0] is False and "quarantine_rate (ERROR): 20 of" in trust["nps"][1]
     assert trust["feedback"][0] is False and "message" in trust["feedback"][1]
     assert trust["social"][0] is True
+    # The report is rebuilt with the failure: two more untrusted source-days (nps, feedback).
+    report = f"productops-{sample_run.end.isoformat()}.html"
+    assert _untrusted_days(paths.reports / report) == (
+        _untrusted_days(sample_run.paths.reports / report) + 2
+    )
 
     # The bad rows are in quarantine, with the file that carried them.
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
