@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 from pathlib import Path
 
 import duckdb
@@ -63,17 +64,22 @@ def days_of(start: date, end: date) -> list[date]:
 
 def known_names(paths: DataPaths) -> list[str]:
     """Every full name any batch of any source has named (see `Source.people`)."""
-    files = sorted(paths.people.glob("*/*.parquet"))
+    return list(_names_in(tuple(str(f) for f in sorted(paths.people.glob("*/*.parquet")))))
+
+
+@lru_cache(maxsize=8)
+def _names_in(files: tuple[str, ...]) -> tuple[str, ...]:
+    """The names in these per-batch lists. A batch's list is written once and never
+    changed, so the same files give the same names: each staging step and each table's
+    checks in a run ask, and only the first reads them."""
     if not files:
-        return []
+        return ()
     with duckdb.connect() as con:
-        return [
-            n
-            for (n,) in con.execute(
-                "SELECT DISTINCT name FROM read_parquet(?) WHERE name IS NOT NULL",
-                [[str(f) for f in files]],
-            ).fetchall()
-        ]
+        rows = con.execute(
+            "SELECT DISTINCT name FROM read_parquet(?) WHERE name IS NOT NULL ORDER BY name",
+            [list(files)],
+        ).fetchall()
+    return tuple(n for (n,) in rows)
 
 
 def raw_files(paths: DataPaths, source: Source, start: date | None, end: date | None) -> list[Path]:
