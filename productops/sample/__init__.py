@@ -37,24 +37,48 @@ def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     os.replace(tmp, path)
 
 
-def _write_jsonl_by_day(lines: pl.DataFrame, folder: Path, prefix: str) -> int:
-    files = 0
-    for (day,), part in lines.partition_by("day", as_dict=True, maintain_order=True).items():
-        text = "\n".join(part["line"].to_list()) + "\n"
-        _atomic_write(
-            folder / f"{prefix}_{day.isoformat()}.jsonl", lambda p, t=text: p.write_text(t)
-        )
-        files += 1
-    return files
+class _DayFiles:
+    """One landing file per day for one export, fed a chunk of days at a time.
 
+    A chunk may hold versions for days after its own (a ticket solved three days after it
+    was opened); those wait here until the chunk that owns their day arrives, so each
+    file is written once, whole, and memory holds one chunk, not the window.
+    """
 
-def _write_csv_by_day(rows: pl.DataFrame, folder: Path, prefix: str) -> int:
-    files = 0
-    for (day,), part in rows.partition_by("day", as_dict=True, maintain_order=True).items():
-        rows_of_day = part.drop("day")
-        _atomic_write(folder / f"{prefix}_{day.isoformat()}.csv", rows_of_day.write_csv)
-        files += 1
-    return files
+    def __init__(self, folder: Path, prefix: str, suffix: str) -> None:
+        self.folder, self.prefix, self.suffix = folder, prefix, suffix
+        self.waiting: pl.DataFrame | None = None
+        self.files = self.records = 0
+
+    def add(self, rows: pl.DataFrame, through: date | None = None) -> None:
+        """Write the days up to `through` (None: every day left)."""
+        if self.waiting is not None:
+            rows = (
+                self.waiting
+                if rows.is_empty()
+                else pl.concat([self.waiting, rows]).sort("day", maintain_order=True)
+            )
+        if through is not None:
+            self.waiting = rows.filter(pl.col("day") > through)
+            rows = rows.filter(pl.col("day") <= through)
+        parts = rows.partition_by("day", as_dict=True, maintain_order=True)
+        for (day,), part in parts.items():
+            path = self.folder / f"{self.prefix}_{day.isoformat()}.{self.suffix}"
+            _atomic_write(path, lambda p, part=part: self._write(p, part.drop("day")))
+            self.files += 1
+            self.records += part.height
+
+    def close(self) -> _DayFiles:
+        """Write what still waits (nothing, unless versions fall after the window)."""
+        if self.waiting is not None and self.waiting.height:
+            self.add(self.waiting.clear(), through=None)
+        return self
+
+    def _write(self, path: Path, part: pl.DataFrame) -> None:
+        if self.suffix == "csv":
+            part.write_csv(path)
+        else:
+            path.write_text("\n".join(part["line"].to_list()) + "\n")
 
 
 def write_sample(
@@ -67,26 +91,35 @@ def write_sample(
         raise ValueError(f"--scale must be positive, got {scale}")
     company = build_company(seed, scale, end, days)
     land = paths.landing
-    files: dict[str, int] = {}
-    records: dict[str, int] = {}
-
-    nps_lines = nps.export_lines(company)
-    files["nps"] = _write_jsonl_by_day(nps_lines, land / "nps", "delighted_survey_responses")
-    records["nps"] = nps_lines.height
-
-    tickets = feedback.ticket_lines(company)
-    widget = feedback.widget_rows(company)
-    files["feedback"] = _write_jsonl_by_day(tickets, land / "feedback", "zendesk_tickets")
-    files["feedback"] += _write_csv_by_day(widget, land / "feedback", "feedback_widget")
-    records["feedback"] = tickets.height + widget.height
-
-    hits = social.hit_lines(company)
-    files["social"] = _write_jsonl_by_day(hits, land / "social", "hn_search_by_date")
-    records["social"] = hits.height
-
-    events = tool_usage.event_lines(company)
-    files["tool_usage"] = _write_jsonl_by_day(events, land / "tool_usage", "okta_system_log")
-    records["tool_usage"] = events.height
+    exports = {
+        "nps": (_DayFiles(land / "nps", "delighted_survey_responses", "jsonl"), nps.export_lines),
+        "tickets": (
+            _DayFiles(land / "feedback", "zendesk_tickets", "jsonl"),
+            feedback.ticket_lines,
+        ),
+        "widget": (_DayFiles(land / "feedback", "feedback_widget", "csv"), feedback.widget_rows),
+        "social": (_DayFiles(land / "social", "hn_search_by_date", "jsonl"), social.hit_lines),
+        "tool_usage": (
+            _DayFiles(land / "tool_usage", "okta_system_log", "jsonl"),
+            tool_usage.event_lines,
+        ),
+    }
+    for chunk in company.chunks():
+        for out, generate in exports.values():
+            out.add(generate(chunk), through=chunk.days[-1])
+    written = {name: out.close() for name, (out, _) in exports.items()}
+    files = {
+        "nps": written["nps"].files,
+        "feedback": written["tickets"].files + written["widget"].files,
+        "social": written["social"].files,
+        "tool_usage": written["tool_usage"].files,
+    }
+    records = {
+        "nps": written["nps"].records,
+        "feedback": written["tickets"].records + written["widget"].records,
+        "social": written["social"].records,
+        "tool_usage": written["tool_usage"].records,
+    }
 
     licences = tool_usage.licence_rows(company)
     _atomic_write(

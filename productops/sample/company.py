@@ -6,8 +6,9 @@ byte-identical landing files.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, timedelta
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import polars as pl
@@ -61,19 +62,63 @@ def stories_for(end: date, days: int) -> Stories:
     )
 
 
+# Days generated at once. The files are written a chunk at a time, so memory depends on
+# the scale and this, never on the window's length.
+CHUNK_DAYS = 7
+# Room for the ids one chunk draws (records per chunk stay far below it up to scale 100).
+IDS_PER_CHUNK = 10_000_000
+
+
 @dataclass(frozen=True)
 class Company:
+    """The company, seen through one chunk of its window (`chunks()`), or all of it."""
+
     seed: int
     scale: float
     stories: Stories
     accounts: pl.DataFrame  # account_id, plan, region
     customers: pl.DataFrame  # person_id, account_id, name, email, phone
     employees: pl.DataFrame  # okta_id, name, login
+    first: date | None = None  # the chunk's first and last day (None: the whole window)
+    last: date | None = None
+    chunk: int = 0
 
     @property
     def days(self) -> list[date]:
-        n = (self.stories.end - self.stories.start).days + 1
-        return [self.stories.start + timedelta(days=i) for i in range(n)]
+        first, last = self.first or self.stories.start, self.last or self.stories.end
+        return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+    def chunks(self, size: int = CHUNK_DAYS) -> Iterator[Company]:
+        """The window in chunks of `size` days, in order."""
+        st = self.stories
+        for i, offset in enumerate(range(0, (st.end - st.start).days + 1, size)):
+            first = st.start + timedelta(days=offset)
+            yield replace(
+                self, first=first, last=min(st.end, first + timedelta(days=size - 1)), chunk=i
+            )
+
+    def rng(self, stream: int) -> np.random.Generator:
+        """The generator of one data stream in this chunk: the same arguments, the same bytes."""
+        return np.random.default_rng([self.seed * 101 + stream, self.chunk])
+
+    def day_of(self, day: date) -> int:
+        """`day`'s index in this chunk's days (outside it when negative or past the end)."""
+        return (day - self.days[0]).days
+
+    @property
+    def day0(self) -> int:
+        """Epoch seconds of the chunk's first midnight (UTC)."""
+        return int(datetime.combine(self.days[0], datetime.min.time(), UTC).timestamp())
+
+    @property
+    def window_end(self) -> int:
+        """Epoch seconds just after the whole window: nothing is exported later."""
+        end = self.stories.end + timedelta(days=1)
+        return int(datetime.combine(end, datetime.min.time(), UTC).timestamp())
+
+    def serial(self, n: int) -> np.ndarray:
+        """n ids unique across the chunks of the window."""
+        return self.chunk * IDS_PER_CHUNK + np.arange(n)
 
 
 def _names(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import numpy as np
 import polars as pl
 
 from productops.sample import messy
 from productops.sample.company import Company, daily_counts, seconds_in_day
-from productops.sample.text import THEMES, add_emoji, pick_phrases
+from productops.sample.text import THEMES, add_emoji, compose, pick_phrases
 
 ACCOUNT_FIELD_ID = 360_000_001  # the "Account ID" custom field of the sample Zendesk
 PLAN_FIELD_ID = 360_000_002
 ISO = "%Y-%m-%dT%H:%M:%SZ"
-
-
-def _day0(company: Company) -> int:
-    return int(datetime.combine(company.days[0], datetime.min.time(), UTC).timestamp())
 
 
 def _themes(
@@ -27,8 +21,8 @@ def _themes(
     st = company.stories
     n = len(day_idx)
     theme = rng.choice(np.array(THEMES), n)
-    after_price = day_idx >= (st.price_change - st.start).days
-    incident = day_idx == (st.incident - st.start).days
+    after_price = day_idx >= company.day_of(st.price_change)
+    incident = day_idx == company.day_of(st.incident)
     theme = np.where(after_price & (rng.random(n) < 0.35), "pricing", theme)
     theme = np.where(incident & (rng.random(n) < 0.7), "reliability", theme)
     negative = rng.random(n) < np.where(theme == "pricing", np.where(after_price, 0.9, 0.3), 0.45)
@@ -36,30 +30,33 @@ def _themes(
 
 
 def ticket_lines(company: Company) -> pl.DataFrame:
-    rng = np.random.default_rng(company.seed * 101 + 3)
+    rng = company.rng(3)
     days = company.days
-    st = company.stories
     counts = daily_counts(rng, days, 70 * company.scale, 20 * company.scale)
-    incident_idx = (st.incident - st.start).days
-    counts[incident_idx] *= 3
+    incident_idx = company.day_of(company.stories.incident)
+    if 0 <= incident_idx < len(days):
+        counts[incident_idx] *= 3
     n = int(counts.sum())
+    if n == 0:
+        return messy.NO_LINES
     day_idx = np.repeat(np.arange(len(days)), counts)
-    created = _day0(company) + day_idx * 86400 + seconds_in_day(rng, n)
+    created = company.day0 + day_idx * 86400 + seconds_in_day(rng, n)
     people = company.customers.sample(n, with_replacement=True, seed=company.seed + 1).join(
         company.accounts, on="account_id", how="left"
     )
     theme, negative = _themes(company, rng, day_idx)
-    text = add_emoji(rng, pick_phrases(rng, theme, negative), 0.02)
+    phrase = pick_phrases(rng, theme, negative)
+    text = add_emoji(rng, compose(rng, phrase), 0.02)
     amp = rng.random(n) < 0.02
     text = pl.Series(
         np.where(amp, text.str.replace(" and ", " &amp; ").to_numpy(), text.to_numpy())
     )
-    body = messy.leak_pii(rng, "Hi team,\n" + text, people, 0.01)
+    body = messy.leak_pii(rng, text, people, 0.01)
     tickets = pl.DataFrame(
         {
-            "id": company.seed * 10_000_000 + 100_000 + np.arange(n),
+            "id": company.seed * 10**11 + company.serial(n),
             "created_at": created,
-            "subject": text.str.slice(0, 60),
+            "subject": phrase.str.slice(0, 60),
             "description": body,
             "requester_id": people["person_id"].cast(pl.Int64),
             "email": people["email"],
@@ -97,8 +94,7 @@ def ticket_lines(company: Company) -> pl.DataFrame:
         status=pl.lit("deleted"), updated_at=pl.col("created_at") + 5 * 86400
     )
     versions = pl.concat([v_new, v_open, v_solved, v_deleted])
-    end = _day0(company) + len(days) * 86400
-    versions = versions.filter(pl.col("updated_at") < end)
+    versions = versions.filter(pl.col("updated_at") < company.window_end)
     m = versions.height
     versions = versions.with_columns(
         generated_timestamp=pl.col("updated_at") + pl.Series(rng.integers(0, 5, m)),
@@ -165,24 +161,27 @@ def ticket_lines(company: Company) -> pl.DataFrame:
 
 def widget_rows(company: Company) -> pl.DataFrame:
     """The in-app widget's CSV export: one row per submission, strings as exported."""
-    rng = np.random.default_rng(company.seed * 101 + 4)
+    rng = company.rng(4)
     days = company.days
     counts = daily_counts(rng, days, 25 * company.scale, 10 * company.scale)
     n = int(counts.sum())
+    if n == 0:
+        return pl.DataFrame(schema={"day": pl.Date})
     day_idx = np.repeat(np.arange(len(days)), counts)
-    at = _day0(company) + day_idx * 86400 + seconds_in_day(rng, n)
+    at = company.day0 + day_idx * 86400 + seconds_in_day(rng, n)
     people = company.customers.sample(n, with_replacement=True, seed=company.seed + 2).join(
         company.accounts, on="account_id", how="left"
     )
     theme, negative = _themes(company, rng, day_idx)
     message = messy.leak_pii(
-        rng, add_emoji(rng, pick_phrases(rng, theme, negative), 0.03), people, 0.01
+        rng, add_emoji(rng, compose(rng, pick_phrases(rng, theme, negative)), 0.03), people, 0.01
     )
     rating = np.where(negative, rng.integers(1, 3, n), rng.integers(4, 6, n))
     rating = np.where(rng.random(n) < 0.003, 9, rating)
     frame = pl.DataFrame(
         {
-            "feedback_id": [f"wf-{company.seed:02d}-{i:07d}" for i in range(n)],
+            "feedback_id": f"wf-{company.seed:02d}-"
+            + pl.Series(company.serial(n)).cast(pl.String).str.zfill(9),
             "submitted_at": pl.Series(at).cast(pl.Int64),
             "user_email": people["email"],
             "user_name": people["name"],

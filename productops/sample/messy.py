@@ -9,6 +9,9 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+# What a generator returns for a chunk of days with no records (tiny scales).
+NO_LINES = pl.DataFrame(schema={"day": pl.Date, "line": pl.String})
+
 
 def mask(rng: np.random.Generator, n: int, rate: float) -> pl.Series:
     """A random share `rate` of n rows, never none: every sample shows every kind of mess."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import numpy as np
 import polars as pl
 
@@ -15,7 +13,7 @@ from productops.sample.company import (
     daily_counts,
     seconds_in_day,
 )
-from productops.sample.text import THEMES, add_emoji, pick_neutral, pick_phrases
+from productops.sample.text import THEMES, add_emoji, compose, pick_neutral, pick_phrases
 
 # P(promoter), P(detractor) per plan before the price change; the price change then
 # moves every plan by PRICE_CHANGE_SHIFT.
@@ -25,27 +23,24 @@ STARTER_AFTER_FIX = (0.62, 0.12)
 PRICE_CHANGE_SHIFT = (-0.14, +0.20)
 
 
-def _epoch(d: datetime) -> int:
-    return int(d.replace(tzinfo=UTC).timestamp())
-
-
-def responses(company: Company) -> pl.DataFrame:
-    """One row per response version, with the day of the export file it lands in."""
-    rng = np.random.default_rng(company.seed * 101 + 1)
+def responses(company: Company) -> pl.DataFrame | None:
+    """One row per response version, with the day of the export file it lands in (None: none)."""
+    rng = company.rng(1)
     days = company.days
     st = company.stories
     counts = daily_counts(rng, days, 45 * company.scale, 18 * company.scale)
     n = int(counts.sum())
+    if n == 0:
+        return None
     day_idx = np.repeat(np.arange(len(days)), counts)
-    day0 = _epoch(datetime.combine(days[0], datetime.min.time()))
-    created = day0 + day_idx * 86400 + seconds_in_day(rng, n)
+    created = company.day0 + day_idx * 86400 + seconds_in_day(rng, n)
 
     customers = company.customers.sample(n, with_replacement=True, seed=company.seed)
     people = customers.join(company.accounts, on="account_id", how="left")
     plan = people["plan"].to_numpy()
 
-    after_price = day_idx >= (st.price_change - st.start).days
-    after_fix = day_idx >= (st.onboarding_fix - st.start).days
+    after_price = day_idx >= company.day_of(st.price_change)
+    after_fix = day_idx >= company.day_of(st.onboarding_fix)
     starter = plan == st.onboarding_plan
     starter_p = np.where(after_fix, STARTER_AFTER_FIX[0], STARTER_BEFORE_FIX[0])
     starter_d = np.where(after_fix, STARTER_AFTER_FIX[1], STARTER_BEFORE_FIX[1])
@@ -65,7 +60,7 @@ def responses(company: Company) -> pl.DataFrame:
     negative = category == 0
     comment = pick_phrases(rng, theme, negative)
     comment = pl.Series(np.where(category == 1, pick_neutral(rng, n), comment.to_numpy()))
-    comment = add_emoji(rng, comment, 0.03)
+    comment = add_emoji(rng, compose(rng, comment), 0.03)
     # Typed on purpose: from a numpy object array polars infers Object when the first value is None.
     keep = pl.Series(rng.random(n) < 0.6)
     comment = pl.select(
@@ -77,7 +72,7 @@ def responses(company: Company) -> pl.DataFrame:
         rng.random(n) < 0.05, np.char.upper(plan.astype(str)), np.char.capitalize(plan.astype(str))
     )
     channel = rng.choice(np.array(NPS_CHANNELS), n, p=NPS_CHANNEL_WEIGHTS)
-    ids = company.seed * 1_000_000_000 + 431_000_000 + np.arange(n)
+    ids = company.seed * 10**12 + 431 * 10**9 + company.serial(n)
 
     frame = pl.DataFrame(
         {
@@ -111,13 +106,15 @@ def responses(company: Company) -> pl.DataFrame:
         score=pl.when(messy.mask(rng, m, 0.003)).then(pl.lit(11)).otherwise(pl.col("score")),
         id=pl.when(messy.mask(rng, m, 0.002)).then(None).otherwise(pl.col("id")),
     )
-    return versions.filter(pl.col("updated_at") < day0 + len(days) * 86400)
+    return versions.filter(pl.col("updated_at") < company.window_end)
 
 
 def export_lines(company: Company) -> pl.DataFrame:
     """Encode each version as the API's JSON and assign it to its export day."""
     v = responses(company)
-    rng = np.random.default_rng(company.seed * 101 + 2)
+    if v is None:
+        return messy.NO_LINES
+    rng = company.rng(2)
     record = pl.struct(
         pl.col("id"),
         person=pl.struct(

@@ -9,6 +9,7 @@ import polars as pl
 
 from productops.sample import messy
 from productops.sample.company import Company, daily_counts, seconds_in_day
+from productops.sample.text import compose
 
 PRODUCT = "Beacon"
 POSITIVE = (
@@ -33,6 +34,9 @@ TITLES = (
     "{p} raises Series B",
     "Ask HN: Alternatives to {p}?",
 )
+# What makes each comment unique (VADER-neutral, no theme word; see sample.text).
+OPENERS = ("", "", "", "Data point: ", "Context: ", "Anecdata: ")
+CLOSERS = ("", "", " (throwaway account)", " Edit: formatting.", " Disclosure: a customer.")
 INCIDENT_TITLES = ("{p} outage: status page shows major incident", "{p} is down")
 ISO = "%Y-%m-%dT%H:%M:%SZ"
 
@@ -42,16 +46,17 @@ def _pick(rng: np.random.Generator, bank: tuple[str, ...], n: int) -> np.ndarray
 
 
 def hit_lines(company: Company) -> pl.DataFrame:
-    rng = np.random.default_rng(company.seed * 101 + 5)
+    rng = company.rng(5)
     days = company.days
-    st = company.stories
     counts = daily_counts(rng, days, 14 * company.scale, 9 * company.scale)
-    incident_idx = (st.incident - st.start).days
-    counts[incident_idx] = counts[incident_idx] * 10 + 40
+    incident_idx = company.day_of(company.stories.incident)
+    if 0 <= incident_idx < len(days):
+        counts[incident_idx] = counts[incident_idx] * 10 + 40
     n = int(counts.sum())
+    if n == 0:
+        return messy.NO_LINES
     day_idx = np.repeat(np.arange(len(days)), counts)
-    day0 = int(datetime.combine(days[0], datetime.min.time(), UTC).timestamp())
-    created = day0 + day_idx * 86400 + seconds_in_day(rng, n)
+    created = company.day0 + day_idx * 86400 + seconds_in_day(rng, n)
     incident = day_idx == incident_idx
     tone = rng.choice(np.array(["pos", "neg", "neu"]), n, p=[0.45, 0.2, 0.35])
     tone = np.where(incident & (rng.random(n) < 0.85), "neg", tone)
@@ -60,9 +65,10 @@ def hit_lines(company: Company) -> pl.DataFrame:
         [_pick(rng, POSITIVE, n), _pick(rng, NEGATIVE, n)],
         _pick(rng, NEUTRAL, n),
     )
+    text = compose(rng, text, OPENERS, CLOSERS)
     is_story = rng.random(n) < 0.25
     title = np.where(incident, _pick(rng, INCIDENT_TITLES, n), _pick(rng, TITLES, n))
-    object_id = company.seed * 100_000_000 + 41_000_000 + np.arange(n)
+    object_id = company.seed * 10**11 + 41 * 10**9 + company.serial(n)
     story_id = np.where(is_story, object_id, object_id - rng.integers(1, 500, n))
     frame = pl.DataFrame(
         {
@@ -128,7 +134,7 @@ def hit_lines(company: Company) -> pl.DataFrame:
         .then(story.struct.json_encode())
         .otherwise(comment.struct.json_encode()),
     )
-    end = day0 + len(days) * 86400
-    lines = lines.filter(pl.col("day") < datetime.fromtimestamp(end, UTC).date())
+    end = datetime.fromtimestamp(company.window_end, UTC).date()
+    lines = lines.filter(pl.col("day") < end)
     lines = messy.break_field(rng, lines, r'"objectID":"\d+",', "", 0.002)
     return messy.duplicate_lines(rng, lines, 0.004)

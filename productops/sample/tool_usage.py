@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import binascii
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import numpy as np
 import polars as pl
@@ -41,14 +41,15 @@ TOOLS = (
 
 
 def event_lines(company: Company) -> pl.DataFrame:
-    rng = np.random.default_rng(company.seed * 101 + 6)
+    adoption = np.random.default_rng(company.seed * 101 + 6)  # who uses what: the whole window
+    rng = company.rng(6)
     days = company.days
     emp = company.employees
     n_emp = emp.height
     weekday = np.array([d.weekday() < 5 for d in days])
     frames = []
     for t_idx, tool in enumerate(TOOLS):
-        adopters = np.flatnonzero(rng.random(n_emp) < tool.adoption)
+        adopters = np.flatnonzero(adoption.random(n_emp) < tool.adoption)
         if adopters.size == 0:
             continue
         p = np.where(weekday, tool.daily, tool.daily * 0.08)
@@ -64,12 +65,13 @@ def event_lines(company: Company) -> pl.DataFrame:
                 }
             )
         )
-    ev = pl.concat(frames)
+    ev = pl.concat(frames) if frames else pl.DataFrame()
     n = ev.height
-    day0 = int(datetime.combine(days[0], datetime.min.time(), UTC).timestamp())
-    ms = (day0 + ev["day"].to_numpy() * 86400 + seconds_in_day(rng, n)) * 1000 + rng.integers(
-        0, 1000, n
-    )
+    if n == 0:
+        return messy.NO_LINES
+    ms = (
+        company.day0 + ev["day"].to_numpy() * 86400 + seconds_in_day(rng, n)
+    ) * 1000 + rng.integers(0, 1000, n)
     ev = ev.with_columns(
         ms=pl.Series(ms),
         uuid=_uuids(rng, n),
