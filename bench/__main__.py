@@ -1,11 +1,20 @@
-"""How the daily run scales with history, measured as a user runs it.
+"""`make bench`: the pipeline against the floor, on this machine, in one run.
 
-For each history length (90 and 365 days by default) a sample company is written and
-backfilled once; then the daily run (the last day, `productops run --start D --end D`)
-is timed `--repeat` times in a fresh process, with its peak memory. The 90-day daily
-run is the baseline the 365-day one is divided by; a bare start-up of the code location
-(`import pipelines.definitions`) is measured too, as the floor under every run. Results
-go to the console and to bench/results/<timestamp>.json.
+1. A benchmark company at `--scale` (10) over `--days` (90), written by `productops
+   sample`; its peak memory is measured too, and again over a quarter of the days, to
+   show it does not grow with the window.
+2. The **floor** (`bench.floor`): DuckDB loads the same landing files into typed tables
+   and checkpoints, then VADER scores every distinct text on both cores.
+3. The **full backfill** of that company (`productops run`, one run for every day),
+   profiled (`bench.profile_run`): time per layer (ingest, staging, validation,
+   sentiment, marts, publish) and Dagster's bookkeeping (everything before the first
+   step, and every event write).
+4. The **daily run** (the last day, a fresh process, as the schedule runs it) at 90 and
+   at 365 days of history, on companies at `--daily-scale` (1), each backfilled first.
+
+Floor, backfill and daily runs are repeated `--repeat` times (3) and reported as
+medians; ratios are taken within this run only. Prints a table and writes
+`bench/results/<date>.json` and `bench/results/<date>.md` (linked from the README).
 """
 
 from __future__ import annotations
@@ -17,143 +26,353 @@ import shutil
 import statistics
 import subprocess
 import sys
+import threading
 import time
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
-from productops.quality.engine import CHECKS
-
 ROOT = Path(__file__).resolve().parents[1]
 END = date(2026, 6, 30)
+GIB = 1024**3
+TARGETS = {  # issue 11, on the 2-core machine
+    "backfill_over_floor": 2.0,
+    "bookkeeping_share": 0.10,
+    "peak_rss_gib": 3.0,
+    "daily_365_over_90": 1.2,
+    "validation_share": 0.25,
+}
+LAYERS = ("ingest", "staging", "validation", "sentiment", "marts", "publish", "bookkeeping")
 console = Console()
 
 
-def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB) of one child process; raises if it fails."""
+@dataclass
+class Measured:
+    wall_s: float
+    peak_rss_gib: float
+    output: str
+
+
+def _tree_rss(pid: int) -> int:
+    """Resident bytes of a process and all its descendants (VADER's workers included)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                parents[int(entry.name)] = int(fields[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    tree, frontier = {pid}, [pid]
+    while frontier:
+        parent = frontier.pop()
+        children = [p for p, pp in parents.items() if pp == parent and p not in tree]
+        tree.update(children)
+        frontier.extend(children)
+    total = 0
+    for p in tree:
+        try:
+            total += int(Path(f"/proc/{p}/statm").read_text().split()[1]) * os.sysconf(
+                "SC_PAGE_SIZE"
+            )
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
+def measure(cmd: list[str], env: dict[str, str]) -> Measured:
+    """Wall time and peak resident memory of a command and its children; raises if it fails."""
     started = time.perf_counter()
-    proc = subprocess.Popen(
-        cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-    )
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    peak = [0]
+    done = threading.Event()
+
+    def sample() -> None:  # memory is sampled; time is not affected by it
+        while not done.wait(0.2):
+            peak[0] = max(peak[0], _tree_rss(proc.pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    output = proc.stdout.read() if proc.stdout else ""
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - started
-    err = proc.stderr.read() if proc.stderr else ""
+    done.set()
+    sampler.join()
     if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed:\n{err[-2000:]}")
-    return wall, usage.ru_maxrss / 1024
-
-
-CHECK_SUFFIXES = tuple(f"_{name}" for name in (*CHECKS, "metrics_consistent"))
-
-
-def step_split(dagster_home: Path) -> tuple[float, float]:
-    """Seconds spent materialising assets and validating them (check steps) in the latest run."""
-    import dagster as dg
-
-    instance = dg.DagsterInstance.from_config(str(dagster_home))
-    (run,) = instance.get_run_records(limit=1)
-    assets = checks = 0.0
-    for stat in instance.get_run_step_stats(run.dagster_run.run_id):
-        took = (stat.end_time or 0) - (stat.start_time or 0)
-        if stat.step_key.endswith(CHECK_SUFFIXES):
-            checks += took
-        else:
-            assets += took
-    return assets, checks
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{output[-3000:]}")
+    return Measured(wall, max(peak[0], usage.ru_maxrss * 1024) / GIB, output)
 
 
 def productops(*args: str) -> list[str]:
     return [sys.executable, "-m", "productops.cli", *args]
 
 
+def profiled(profile: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "bench.profile_run", str(profile), *args]
+
+
+class Company:
+    """One benchmark company: its data folder, Dagster home and window."""
+
+    def __init__(self, work: Path, name: str, scale: float, days: int, seed: int) -> None:
+        self.root = work / name
+        self.scale, self.days, self.seed = scale, days, seed
+        self.start = END - timedelta(days=days - 1)
+        self.env = {
+            **os.environ,
+            "PRODUCTOPS_PII_SALT": "bench",
+            "PRODUCTOPS_SETTINGS": str(ROOT / "bench" / "productops.toml"),
+            "PRODUCTOPS_DATA_DIR": str(self.root / "data"),
+            "DAGSTER_HOME": str(self.root / "dagster"),
+        }
+
+    def reset(self, keep_landing: bool = False) -> None:
+        landing = self.root / "data" / "landing"
+        kept = self.root / "landing.kept"
+        if keep_landing and landing.exists():
+            shutil.rmtree(kept, ignore_errors=True)
+            landing.rename(kept)
+        shutil.rmtree(self.root / "data", ignore_errors=True)
+        shutil.rmtree(self.root / "dagster", ignore_errors=True)
+        (self.root / "dagster").mkdir(parents=True)
+        shutil.copy(ROOT / "config" / "dagster.yaml", self.root / "dagster" / "dagster.yaml")
+        if keep_landing and kept.exists():
+            (self.root / "data").mkdir(parents=True)
+            kept.rename(landing)
+
+    def write_sample(self, days: int | None = None) -> Measured:
+        return measure(
+            productops("sample", "--days", str(days or self.days), "--scale", str(self.scale),
+                       "--seed", str(self.seed), "--end", END.isoformat()),
+            self.env,
+        )  # fmt: skip
+
+    def run(self, start: date, profile: Path) -> tuple[Measured, dict]:
+        got = measure(
+            profiled(profile, "run", "--start", start.isoformat(), "--end", END.isoformat()),
+            self.env,
+        )
+        return got, json.loads(profile.read_text())
+
+
+def layer_seconds(profile: dict) -> dict[str, float]:
+    """Seconds per layer: each step's own work (its event writes moved to bookkeeping)."""
+    layers = dict.fromkeys(LAYERS, 0.0)
+    for step, t in profile["steps"].items():
+        work = max(0.0, t["s"] - t["events_s"])
+        layer = step.split("__", 1)[0]
+        if _is_check(step):
+            layers["validation"] += work
+        elif layer == "raw":
+            layers["ingest"] += work
+        elif layer == "staging":
+            layers["staging"] += work
+        elif layer == "marts":
+            layers["marts"] += work
+        else:
+            layers["publish"] += work
+    layers["sentiment"] = min(profile["sentiment_s"], layers["marts"])
+    layers["marts"] -= layers["sentiment"]
+    layers["bookkeeping"] = max(0.0, profile["wall_s"] - sum(layers.values()))
+    return layers
+
+
+def _is_check(step: str) -> bool:
+    from productops.quality.engine import CHECKS
+
+    return step.endswith(tuple(f"_{name}" for name in (*CHECKS, "metrics_consistent")))
+
+
+def _median_profile(profiles: list[dict]) -> dict:
+    """The profile of the median run by wall time (a real run, not a blend)."""
+    return sorted(profiles, key=lambda p: p["wall_s"])[len(profiles) // 2]
+
+
+def bench(args: argparse.Namespace) -> dict:
+    work: Path = args.work
+    results: dict = {
+        "date": datetime.now(UTC).date().isoformat(),
+        "machine": {"cores": os.cpu_count(), "python": sys.version.split()[0]},
+        "settings": {"scale": args.scale, "days": args.days, "daily_scale": args.daily_scale,
+                     "repeat": args.repeat, "seed": args.seed, "end": END.isoformat()},
+    }  # fmt: skip
+    big = Company(work, f"scale{args.scale:g}", args.scale, args.days, args.seed)
+    big.reset()
+    console.print(
+        f"[bold]1. Sample[/bold] at scale {args.scale:g}, {args.days // 4} and {args.days} days"
+    )
+    short = big.write_sample(max(14, args.days // 4))
+    big.reset()
+    sample = big.write_sample()
+    results["sample"] = {"s": sample.wall_s, "peak_rss_gib": sample.peak_rss_gib,
+                         "peak_rss_gib_quarter_window": short.peak_rss_gib}  # fmt: skip
+
+    console.print(f"[bold]2. Floor[/bold] x{args.repeat}")
+    floors = []
+    for _ in range(args.repeat):
+        got = measure([sys.executable, "-m", "bench.floor", str(big.root / "data" / "landing"),
+                       str(work / "floor.duckdb")], big.env)  # fmt: skip
+        floors.append((got, json.loads(got.output.strip().splitlines()[-1])))
+    floor_s = statistics.median(m.wall_s for m, _ in floors)
+    results["floor"] = {
+        "s": floor_s,
+        "runs_s": [m.wall_s for m, _ in floors],
+        "peak_rss_gib": max(m.peak_rss_gib for m, _ in floors),
+        "load_s": statistics.median(f["load_s"] for _, f in floors),
+        "sentiment_s": statistics.median(f["sentiment_s"] for _, f in floors),
+        "texts": floors[0][1]["texts"],
+        "rows": floors[0][1]["rows"],
+    }
+
+    console.print(f"[bold]3. Full backfill[/bold] {big.start} .. {END} x{args.repeat}")
+    backfills = []
+    for i in range(args.repeat):
+        big.reset(keep_landing=True)
+        got, profile = big.run(big.start, work / f"backfill{i}.json")
+        backfills.append((got, profile))
+        console.print(f"   {got.wall_s:.1f} s, peak {got.peak_rss_gib:.2f} GiB")
+    backfill_s = statistics.median(m.wall_s for m, _ in backfills)
+    profile = _median_profile([p for _, p in backfills])
+    layers = layer_seconds(profile)
+    results["backfill"] = {
+        "s": backfill_s,
+        "runs_s": [m.wall_s for m, _ in backfills],
+        "peak_rss_gib": max(m.peak_rss_gib for m, _ in backfills),
+        "layers_s": layers,
+        "first_step_s": profile["first_step_s"],
+        "events": profile["events"],
+        "event_write_s": profile["event_write_s"],
+    }
+
+    console.print(
+        f"[bold]4. Daily run[/bold] at 90 and 365 days of history (scale {args.daily_scale:g})"
+    )
+    results["daily"] = {}
+    for history in (90, 365):
+        company = Company(work, f"history{history}", args.daily_scale, history, args.seed)
+        company.reset()
+        company.write_sample()
+        company.run(company.start, work / f"history{history}-backfill.json")
+        runs = [
+            company.run(END, work / f"history{history}-daily{i}.json") for i in range(args.repeat)
+        ]
+        daily_profile = _median_profile([p for _, p in runs])
+        results["daily"][str(history)] = {
+            "s": statistics.median(m.wall_s for m, _ in runs),
+            "runs_s": [m.wall_s for m, _ in runs],
+            "peak_rss_gib": statistics.median(m.peak_rss_gib for m, _ in runs),
+            "layers_s": layer_seconds(daily_profile),
+        }
+        console.print(f"   {history} days: {results['daily'][str(history)]['s']:.1f} s")
+
+    d90, d365 = results["daily"]["90"], results["daily"]["365"]
+    results["backfill_over_floor"] = backfill_s / floor_s
+    results["bookkeeping_share"] = layers["bookkeeping"] / backfill_s
+    results["peak_rss_gib"] = results["backfill"]["peak_rss_gib"]
+    results["daily_365_over_90"] = d365["s"] / d90["s"]
+    results["validation_share"] = d90["layers_s"]["validation"] / d90["s"]
+    results["targets"] = {k: {"target": v, "measured": results[k], "met": results[k] <= v}
+                          for k, v in TARGETS.items()}  # fmt: skip
+    return results
+
+
+def _table(results: dict) -> Table:
+    table = Table(title="Where the time goes (seconds; medians)", title_justify="left")
+    table.add_column("layer")
+    columns = {"floor": None, "backfill": results["backfill"]["layers_s"],
+               "daily 90 d": results["daily"]["90"]["layers_s"],
+               "daily 365 d": results["daily"]["365"]["layers_s"]}  # fmt: skip
+    for name in columns:
+        table.add_column(name, justify="right")
+    for layer in LAYERS:
+        floor = {"ingest": results["floor"]["load_s"], "sentiment": results["floor"]["sentiment_s"]}
+        table.add_row(layer, f"{floor[layer]:.1f}" if layer in floor else "",
+                      *(f"{c[layer]:.1f}" for c in list(columns.values())[1:]))  # fmt: skip
+    table.add_row("total", f"{results['floor']['s']:.1f}", f"{results['backfill']['s']:.1f}",
+                  f"{results['daily']['90']['s']:.1f}", f"{results['daily']['365']['s']:.1f}")  # fmt: skip
+    return table
+
+
+def _targets_table(results: dict) -> Table:
+    table = Table(title="Targets (issue 11)", title_justify="left")
+    for col in ("measure", "target", "measured", "met"):
+        table.add_column(col, justify="right" if col != "measure" else "left")
+    for name, t in results["targets"].items():
+        table.add_row(name, f"{t['target']:g}", f"{t['measured']:.2f}", "yes" if t["met"] else "NO")
+    return table
+
+
+def summary_markdown(results: dict) -> str:
+    """The results as the markdown page the README links."""
+    s, b, f = results["settings"], results["backfill"], results["floor"]
+    lines = [
+        f"# Benchmark {results['date']}",
+        "",
+        f"`make bench` on {results['machine']['cores']} cores, Python {results['machine']['python']}: "
+        f"a company at scale {s['scale']:g} over {s['days']} days (seed {s['seed']}, ending {s['end']}), "
+        f"daily runs at scale {s['daily_scale']:g}; medians of {s['repeat']} runs, ratios within this run.",
+        "",
+        "| measure | target | measured | met |",
+        "|---|---|---|---|",
+    ]
+    for name, t in results["targets"].items():
+        lines.append(
+            f"| `{name}` | {t['target']:g} | {t['measured']:.2f} | {'yes' if t['met'] else '**no**'} |"
+        )
+    lines += [
+        "",
+        "| seconds | floor | full backfill | daily, 90 days | daily, 365 days |",
+        "|---|---|---|---|---|",
+    ]
+    d90, d365 = results["daily"]["90"]["layers_s"], results["daily"]["365"]["layers_s"]
+    floor = {"ingest": f["load_s"], "sentiment": f["sentiment_s"]}
+    for layer in LAYERS:
+        lines.append(f"| {layer} | {floor[layer]:.1f} |" if layer in floor else f"| {layer} | |")
+        lines[-1] += f" {b['layers_s'][layer]:.1f} | {d90[layer]:.1f} | {d365[layer]:.1f} |"
+    lines.append(f"| **total** | {f['s']:.1f} | {b['s']:.1f} | {results['daily']['90']['s']:.1f} | "
+                 f"{results['daily']['365']['s']:.1f} |")  # fmt: skip
+    lines += [
+        "",
+        f"- Floor: {sum(f['rows'].values()):,} rows loaded, {f['texts']:,} distinct texts scored; "
+        f"peak {f['peak_rss_gib']:.2f} GiB.",
+        f"- Backfill: {b['events']:,} Dagster events written in {b['event_write_s']:.1f} s; "
+        f"{b['first_step_s']:.1f} s before the first step; peak {b['peak_rss_gib']:.2f} GiB "
+        "(the process and its children).",
+        f"- Sample: {results['sample']['s']:.1f} s, peak {results['sample']['peak_rss_gib']:.2f} GiB "
+        f"({results['sample']['peak_rss_gib_quarter_window']:.2f} GiB for a quarter of the days).",
+        "",
+        "Ingest is the raw assets; staging the staging assets; validation every check step; "
+        "sentiment the VADER scoring inside the mart steps; publish the serving assets and the "
+        "report; bookkeeping the rest of the wall time: imports and Dagster's work before the "
+        "first step, every event write, and the gaps between steps.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def main() -> int:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
-    p.add_argument("--scale", type=float, default=1.0)
-    p.add_argument("--repeat", type=int, default=3)
-    p.add_argument("--histories", type=int, nargs="+", default=[90, 365])
-    p.add_argument("--work", type=Path, default=ROOT / "bench" / "work")
-    args = p.parse_args()
-
-    results: dict = {"scale": args.scale, "repeat": args.repeat, "end": END.isoformat(), "runs": {}}
-    base_env = {**os.environ, "PRODUCTOPS_PII_SALT": "bench",
-                "PRODUCTOPS_SETTINGS": str(Path(__file__).with_name("productops.toml"))}  # fmt: skip
-    floor = [timed([sys.executable, "-W", "ignore", "-c", "import pipelines.definitions"], base_env)[0]
-             for _ in range(args.repeat)]  # fmt: skip
-    results["startup_s"] = statistics.median(floor)
-    for days in args.histories:
-        work = args.work / f"h{days}"
-        shutil.rmtree(work, ignore_errors=True)
-        (work / "dagster").mkdir(parents=True)
-        env = {
-            **base_env,
-            "PRODUCTOPS_DATA_DIR": str(work / "data"),
-            "DAGSTER_HOME": str(work / "dagster"),
-        }
-        shutil.copy(ROOT / "config" / "dagster.yaml", work / "dagster" / "dagster.yaml")
-        start = END - timedelta(days=days - 1)
-        console.print(f"[bold]{days} days[/bold]: writing the sample (scale {args.scale})...")
-        sample_s, _ = timed(productops("sample", "--days", str(days), "--scale", str(args.scale),
-                                       "--end", END.isoformat()), env)  # fmt: skip
-        console.print(f"  backfilling {start} .. {END}...")
-        backfill_s, backfill_mb = timed(
-            productops("run", "--start", start.isoformat(), "--end", END.isoformat()), env
-        )
-        daily, split = [], []
-        for _ in range(args.repeat):
-            daily.append(
-                timed(productops("run", "--start", END.isoformat(), "--end", END.isoformat()), env)
-            )
-            split.append(step_split(work / "dagster"))
-        results["runs"][days] = {
-            "sample_s": sample_s,
-            "backfill_s": backfill_s,
-            "backfill_peak_mib": backfill_mb,
-            "daily_s": [d[0] for d in daily],
-            "daily_median_s": statistics.median(d[0] for d in daily),
-            "daily_peak_mib": statistics.median(d[1] for d in daily),
-            "daily_materialise_s": statistics.median(a for a, _ in split),
-            "daily_validate_s": statistics.median(c for _, c in split),
-        }
-        console.print(
-            f"  daily run: {results['runs'][days]['daily_median_s']:.1f} s (median of {args.repeat})"
-        )
-
-    base = results["runs"][args.histories[0]]
-    table = Table(
-        title=f"Daily run vs history (scale {args.scale}, medians of {args.repeat})",
-        title_justify="left",
+    p.add_argument("--scale", type=float, default=10.0, help="the benchmark company's scale")
+    p.add_argument("--days", type=int, default=90, help="its window, in days")
+    p.add_argument(
+        "--daily-scale", type=float, default=1.0, help="scale of the daily-run companies"
     )
-    for col in (
-        "history",
-        "backfill s",
-        "daily run s",
-        "x startup",
-        f"x {args.histories[0]}-day run",
-        "peak MiB",
-        "peak ratio",
-    ):
-        table.add_column(col, justify="right")
-    for days, r in results["runs"].items():
-        table.add_row(
-            f"{days} d", f"{r['backfill_s']:.1f}", f"{r['daily_median_s']:.1f}",
-            f"{r['daily_median_s'] / results['startup_s']:.2f}",
-            f"{r['daily_median_s'] / base['daily_median_s']:.2f}",
-            f"{r['daily_peak_mib']:.0f}", f"{r['daily_peak_mib'] / base['daily_peak_mib']:.2f}",
-        )  # fmt: skip
-    console.print(table)
-    console.print(f"Start-up floor (import the code location): {results['startup_s']:.1f} s")
-    for days, r in results["runs"].items():
-        console.print(
-            f"{days} d, daily run: validation {r['daily_validate_s']:.1f} s vs materialisation "
-            f"{r['daily_materialise_s']:.1f} s of the same partition "
-            f"(ratio {r['daily_validate_s'] / r['daily_materialise_s']:.2f}, medians)"
-        )
-    out = ROOT / "bench" / "results" / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2, default=str))
-    console.print(f"Written to {out}")
+    p.add_argument("--seed", type=int, default=11)
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--work", type=Path, default=ROOT / "bench" / "work")
+    p.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    args = p.parse_args()
+    results = bench(args)
+    console.print(_table(results))
+    console.print(_targets_table(results))
+    args.out.mkdir(parents=True, exist_ok=True)
+    stem = args.out / results["date"]
+    stem.with_suffix(".json").write_text(json.dumps(results, indent=2) + "\n")
+    stem.with_suffix(".md").write_text(summary_markdown(results))
+    console.print(f"Written to {stem}.json and {stem}.md")
     return 0
 
 

@@ -1,0 +1,97 @@
+"""Dagster's SQLite storage, with its event-log connections kept open.
+
+Dagster's SQLite event log creates a SQLAlchemy engine, opens the database file and
+disposes of both for every statement: an asset event costs two or three of those
+(its run's file, the cross-run index, the check or asset tables). A backfill writes
+thousands of events (a materialization per asset and day, a check evaluation per check
+and day), which made the event log about a fifth of a scale-10 backfill. Measured on
+the development machine: 7.7 ms per materialization event as shipped, 2.1 ms with
+pooled connections (`make bench` reports the effect on a whole run).
+
+This keeps one engine, with its connection pool, per database file it touches (the
+index, and the latest few runs' files), and changes nothing else: same files, same
+schema, same transactions and the same durability (SQLite's defaults), so the stock
+storage, the webserver and `dagster` CLI read and write the same instance. There is no
+setting for this in Dagster, hence a subclass of its private `_connect`; the tests run
+every Dagster feature productops uses through it.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
+    SQLITE_BUSY_TIMEOUT_SECONDS,
+    SqliteEventLogStorage,
+)
+from dagster._core.storage.sqlite_storage import DagsterSqliteStorage, _event_logs_directory
+from sqlalchemy import create_engine
+from sqlalchemy.engine import Connection, Engine
+
+# Run files stay open while in use; older ones are closed (a webserver reads many runs).
+OPEN_SHARDS = 8
+
+
+class PooledSqliteEventLogStorage(SqliteEventLogStorage):
+    """`SqliteEventLogStorage` with an engine per shard kept open (see the module)."""
+
+    def __init__(self, base_dir: str, inst_data=None) -> None:
+        self._engines: OrderedDict[str, Engine] = OrderedDict()
+        super().__init__(base_dir, inst_data)
+
+    def _engine(self, shard: str) -> Engine:
+        engine = self._engines.get(shard)
+        if engine is not None:
+            self._engines.move_to_end(shard)
+            return engine
+        engine = create_engine(
+            self.conn_string_for_shard(shard),
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
+        )
+        if shard not in self._initialized_dbs:
+            self._initdb(engine)
+            self._initialized_dbs.add(shard)
+        self._engines[shard] = engine
+        while len(self._engines) > OPEN_SHARDS:
+            _, oldest = self._engines.popitem(last=False)
+            oldest.dispose()
+        return engine
+
+    @contextmanager
+    def _connect(self, shard: str) -> Iterator[Connection]:
+        with self._db_lock, self._engine(shard).connect() as conn, conn.begin():
+            yield conn
+
+    def delete_events(self, run_id: str) -> None:
+        engine = self._engines.pop(run_id, None)
+        if engine is not None:
+            engine.dispose()
+        super().delete_events(run_id)
+
+    def wipe(self) -> None:
+        self.dispose_engines()
+        super().wipe()
+
+    def dispose_engines(self) -> None:
+        with self._db_lock:
+            for engine in self._engines.values():
+                engine.dispose()
+            self._engines.clear()
+
+    def dispose(self) -> None:
+        self.dispose_engines()
+        super().dispose()
+
+
+class PooledSqliteStorage(DagsterSqliteStorage):
+    """Dagster's default SQLite storage, with the pooled event log; named in dagster.yaml."""
+
+    def __init__(self, base_dir: str, inst_data=None) -> None:
+        super().__init__(base_dir, inst_data)
+        self._event_log_storage = PooledSqliteEventLogStorage(_event_logs_directory(base_dir))
+
+    @classmethod
+    def from_config_value(cls, inst_data, config_value) -> PooledSqliteStorage:
+        return cls.from_local(inst_data=inst_data, **config_value)
