@@ -39,10 +39,16 @@ CREATE OR REPLACE TEMP MACRO redact(t, who, region := NULL) AS
     redact_names(CASE WHEN who IS NULL OR length(trim(who)) < 3 THEN contacts_out(t, region)
                       ELSE replace(contacts_out(t, region), trim(who), '[name]') END);
 -- The no_personal_data check asks the same detector: what redaction misses, it finds.
+-- CASE, not AND/OR: DuckDB evaluates both sides of an AND for a whole vector (15 s
+-- instead of 0.1 s for 70 k texts); only CASE keeps libphonenumber to the texts that
+-- look like they hold a number.
 CREATE OR REPLACE TEMP MACRO has_personal_data(t, region := NULL) AS
-    t IS NOT NULL AND (regexp_matches(t, '{EMAIL_RE}')
-        OR (regexp_matches(t, '{PHONE_CANDIDATE_RE}') AND has_phone(t, region))
-        OR redact_names(t) IS DISTINCT FROM t);
+    CASE WHEN t IS NULL THEN false
+         WHEN regexp_matches(t, '{EMAIL_RE}') THEN true
+         WHEN regexp_matches(t, '{PHONE_CANDIDATE_RE}')
+              THEN CASE WHEN has_phone(t, region) THEN true
+                        ELSE redact_names(t) IS DISTINCT FROM t END
+         ELSE redact_names(t) IS DISTINCT FROM t END;
 -- Epoch seconds as a UTC timestamp; NULL (not an error) when out of range, so that no
 -- value in a file can fail a step.
 CREATE OR REPLACE TEMP MACRO epoch_ts(x) AS TRY(to_timestamp(x))::TIMESTAMP;
