@@ -1,15 +1,18 @@
 """Quality checks on every staging table: one Dagster asset check per check family.
 
-Each family is a single `@asset_check`, so that ERROR checks can be `blocking=True`:
-Dagster then skips the metric marts downstream in that run. The families of one
-table share one evaluation of its suite per run and window (GX validates the suite
-in one call); each check writes its own per-day rows to `quality.check_results`.
+Each table's families are one `@multi_asset_check`: one step evaluates the whole suite
+once (GX validates it in one call) and reports every family as its own check, ERROR
+families `blocking=True`, so Dagster skips the metric marts downstream when one fails.
+One step per table instead of one per family: 46 check steps became 14, and each
+step's start, output and end events with them. Each family writes its own per-day
+rows to `quality.check_results`.
 """
 
-import threading
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
+import duckdb
 from dagster._core.definitions.asset_checks.asset_check_evaluation import (  # no public path
     AssetCheckEvaluationTargetMaterializationData,
 )
@@ -23,9 +26,6 @@ from productops.quality.results import CheckOutcome
 from productops.quality.suites import SUITES, TableSuite
 from resources import DuckDBWarehouse
 
-_memo: dict[tuple, dict[str, CheckOutcome]] = {}
-_memo_lock = threading.Lock()
-
 
 def _window(
     context: dg.AssetCheckExecutionContext, suite: TableSuite
@@ -34,20 +34,6 @@ def _window(
         return None, None
     window = context.partition_time_window
     return window.start.date(), (window.end - timedelta(days=1)).date()
-
-
-def _outcomes(
-    context: dg.AssetCheckExecutionContext, warehouse: DuckDBWarehouse, suite: TableSuite
-) -> dict[str, CheckOutcome]:
-    start, end = _window(context, suite)
-    key = (context.run.run_id, suite.source.name, start, end)
-    with _memo_lock:
-        if key not in _memo:
-            with warehouse.connect() as con:
-                _memo[key] = engine.evaluate(
-                    con, warehouse.paths, suite, start, end, datetime.now(UTC)
-                )
-        return _memo[key]
 
 
 def _targets(
@@ -99,59 +85,85 @@ def report_per_day(
         context.op_execution_context.log_event(evaluation)
 
 
-def staging_check(suite: TableSuite, name: str) -> dg.AssetChecksDefinition:
-    info = engine.CHECKS[name]
-    severity = (
-        dg.AssetCheckSeverity.ERROR if info.severity == "ERROR" else dg.AssetCheckSeverity.WARN
-    )
-    blocking = info.severity == "ERROR"
+def _severity(name: str) -> dg.AssetCheckSeverity:
+    error = engine.CHECKS[name].severity == "ERROR"
+    return dg.AssetCheckSeverity.ERROR if error else dg.AssetCheckSeverity.WARN
 
-    @dg.asset_check(
+
+def _spec(suite: TableSuite, name: str) -> dg.AssetCheckSpec:
+    info = engine.CHECKS[name]
+    return dg.AssetCheckSpec(
+        name,
         asset=staging_key(suite.source),
-        name=name,
         description=f"{info.description} Threshold: {info.threshold}. Severity: {info.severity}"
         + (" (blocks the metric marts)." if info.severity == "ERROR" else " (informs)."),
-        blocking=blocking,
+        blocking=info.severity == "ERROR",
         partitions_def=DAILY if suite.source.daily else None,
+    )
+
+
+def staging_checks(suite: TableSuite) -> dg.AssetChecksDefinition:
+    names = engine.check_names(suite)
+
+    @dg.multi_asset_check(
+        name=f"staging__{suite.source.table}_checks",
+        specs=[_spec(suite, name) for name in names],
+        description=f"The quality suite of {suite.table}: every check family in one evaluation.",
+        can_subset=True,
         pool=WAREHOUSE_POOL,
     )
-    def _check(
+    def _checks(
         context: dg.AssetCheckExecutionContext, warehouse: DuckDBWarehouse
-    ) -> dg.AssetCheckResult:
-        outcome = _outcomes(context, warehouse, suite)[name]
-        what = f"{suite.table} {name}"
-        description = outcome.describe(what)
+    ) -> Iterator[dg.AssetCheckResult]:
+        start, end = _window(context, suite)
+        selected = {key.name for key in context.selected_asset_check_keys}
         with warehouse.connect() as con:
-            results.record(
-                con, outcome, run_id=context.run.run_id, asset=staging_key(suite.source).to_user_string(),
-                source=suite.source.name, description=description, checked_at=datetime.now(UTC),
-            )  # fmt: skip
-        if suite.source.daily:
-            report_per_day(context, staging_key(suite.source), outcome, severity, blocking)
-        worst = outcome.worst
-        return dg.AssetCheckResult(
-            passed=outcome.passed,
-            severity=severity,
-            description=description,
-            metadata={
-                "observed": worst.observed if worst and worst.observed is not None else 0.0,
-                "threshold": info.threshold,
-                "unexpected_count": outcome.unexpected_count,
-                "unexpected_percent": (worst.unexpected_percent or 0.0) if worst else 0.0,
-                "days_checked": len(outcome.days),
-                "failed_days": dg.MetadataValue.json(
-                    [d.day.isoformat() if d.day else "all" for d in outcome.failed_days][:31]
-                ),
-                "examples": dg.MetadataValue.json(outcome.examples),
-            },
-        )
+            outcomes = engine.evaluate(con, warehouse.paths, suite, start, end, datetime.now(UTC))
+            for name in names:
+                if name in selected:
+                    yield _result(context, con, suite, outcomes[name])
 
-    return _check
+    return _checks
 
 
-STAGING_CHECKS = [
-    staging_check(suite, name) for suite in SUITES.values() for name in engine.check_names(suite)
-]
+def _result(
+    context: dg.AssetCheckExecutionContext,
+    con: duckdb.DuckDBPyConnection,
+    suite: TableSuite,
+    outcome: CheckOutcome,
+) -> dg.AssetCheckResult:
+    """Record one family's outcome in `quality.check_results` and report it to Dagster."""
+    name, asset = outcome.name, staging_key(suite.source)
+    info, severity = engine.CHECKS[name], _severity(name)
+    description = outcome.describe(f"{suite.table} {name}")
+    results.record(
+        con, outcome, run_id=context.run.run_id, asset=asset.to_user_string(),
+        source=suite.source.name, description=description, checked_at=datetime.now(UTC),
+    )  # fmt: skip
+    if suite.source.daily:
+        report_per_day(context, asset, outcome, severity, info.severity == "ERROR")
+    worst = outcome.worst
+    return dg.AssetCheckResult(
+        asset_key=asset,
+        check_name=name,
+        passed=outcome.passed,
+        severity=severity,
+        description=description,
+        metadata={
+            "observed": worst.observed if worst and worst.observed is not None else 0.0,
+            "threshold": info.threshold,
+            "unexpected_count": outcome.unexpected_count,
+            "unexpected_percent": (worst.unexpected_percent or 0.0) if worst else 0.0,
+            "days_checked": len(outcome.days),
+            "failed_days": dg.MetadataValue.json(
+                [d.day.isoformat() if d.day else "all" for d in outcome.failed_days][:31]
+            ),
+            "examples": dg.MetadataValue.json(outcome.examples),
+        },
+    )
+
+
+STAGING_CHECKS = [staging_checks(suite) for suite in SUITES.values()]
 
 
 def mart_check(table: str) -> dg.AssetChecksDefinition:
