@@ -14,7 +14,6 @@ from pipelines.partitions import DAILY, window_dates
 from pipelines.policies import FOLLOW, FRESH_DAILY
 from productops import ledger
 from productops.printable import printable
-from productops.quality import gx
 from productops.sources import SOURCES, Source
 from productops.staging import build_staging
 from resources import DuckDBWarehouse
@@ -58,7 +57,6 @@ def staging_asset(source: Source) -> dg.AssetsDefinition:
     def _staging(
         context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse
     ) -> dg.MaterializeResult:
-        gx.prewarm()  # the checks of this table follow; GX takes seconds to import
         start, end = window_dates(context) if source.daily else (None, None)
         table = f"staging.{source.table}"
         with warehouse.connect() as con:

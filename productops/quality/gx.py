@@ -1,9 +1,9 @@
 """Great Expectations 1.x, called directly on a window's rows (the pandas path).
 
-GX is imported on first use only: importing it costs about six seconds, which every
-load of the code location would otherwise pay (pandas, a second, likewise). A run that
-will validate starts the import early in a background thread (`prewarm`), while its
-ingest and staging steps keep DuckDB busy, so the checks rarely wait for it. A whole suite is validated in one call (several
+GX is imported on first use only: importing it costs four to six seconds (scipy.stats,
+altair, its whole data context), which every load of the code location would otherwise
+pay; pandas (a second) likewise. Importing it in a background thread while staging
+runs was tried and gained nothing on two cores: the import holds the GIL. A whole suite is validated in one call (several
 times faster than one expectation per call), with GX's batch fingerprinting and
 progress bars turned off. GX's SQL path does not work on DuckDB (GX issues 10738 and
 11579), so whole-table checks are SQL in DuckDB instead (see `checks.py`).
@@ -21,7 +21,6 @@ if TYPE_CHECKING:
 
 _lock = threading.Lock()
 _context: Any = None
-_prewarmed = False
 
 
 def _gx() -> Any:
@@ -40,16 +39,6 @@ def _gx() -> Any:
                 globally=False, metric_calculations=False
             )
         return gx
-
-
-def prewarm() -> None:
-    """Import GX in a background thread (once per process); `_gx()` waits for it if needed."""
-    global _prewarmed
-    with _lock:
-        if _prewarmed:
-            return
-        _prewarmed = True
-    threading.Thread(target=_gx, name="gx-import", daemon=True).start()
 
 
 @dataclass(frozen=True)
