@@ -13,7 +13,7 @@ index, and the latest few runs' files), and changes nothing else: same files, sa
 schema, same transactions and the same durability (SQLite's defaults), so the stock
 storage, the webserver and `dagster` CLI read and write the same instance. There is no
 setting for this in Dagster, hence a subclass of its private `_connect`; the tests run
-every Dagster feature productops uses through it.
+every Dagster feature productops uses through it. `PooledInstance` puts it in place.
 """
 
 from __future__ import annotations
@@ -21,12 +21,14 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
+from dagster import DagsterInstance
+from dagster._core.instance.ref import InstanceRef
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
     SQLITE_BUSY_TIMEOUT_SECONDS,
     SqliteEventLogStorage,
 )
-from dagster._core.storage.sqlite_storage import DagsterSqliteStorage, _event_logs_directory
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection, Engine
 
@@ -85,13 +87,24 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         super().dispose()
 
 
-class PooledSqliteStorage(DagsterSqliteStorage):
-    """Dagster's default SQLite storage, with the pooled event log; named in dagster.yaml."""
+class PooledInstance(DagsterInstance):
+    """A Dagster instance whose default SQLite event log is the pooled one.
 
-    def __init__(self, base_dir: str, inst_data=None) -> None:
-        super().__init__(base_dir, inst_data)
-        self._event_log_storage = PooledSqliteEventLogStorage(_event_logs_directory(base_dir))
+    Named as `instance_class` in config/dagster.yaml: a custom instance class is Dagster's
+    documented way to change how an instance is built, and unlike a `storage:` entry it
+    needs no path (the instance keeps its storage in its own home, wherever that is, as
+    the default does). Any other event storage (PostgreSQL) is used as configured.
+    """
 
     @classmethod
-    def from_config_value(cls, inst_data, config_value) -> PooledSqliteStorage:
-        return cls.from_local(inst_data=inst_data, **config_value)
+    def config_schema(cls) -> dict:
+        return {}  # no settings of its own
+
+    @classmethod
+    def config_defaults(cls, base_dir: str) -> Any:
+        return InstanceRef.config_defaults(base_dir)  # the default storage, in this home
+
+    def __init__(self, *args: Any, event_storage: Any = None, **kwargs: Any) -> None:
+        if type(event_storage) is SqliteEventLogStorage:
+            event_storage = PooledSqliteEventLogStorage(event_storage._base_dir)
+        super().__init__(*args, event_storage=event_storage, **kwargs)

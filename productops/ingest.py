@@ -320,25 +320,29 @@ _SYMLINK = (
 def _dated_records_sql(source: Source, columns: list[str]) -> str:
     """The records of `landing_records` with provenance, key and the raw day they go to.
 
-    Parameters: source, shape, batch id, ingestion time, file, shape, ingestion time.
+    Parameters: shape, ingestion time, source, shape, batch id, ingestion time, file.
+    Each record's JSON is checked once (`_valid`), then its key and time read from it.
     A reader that could not make a record of a row (a ragged CSV row) says why in
     `reader_error`; staging quarantines such a row with that reason.
     """
     reader_error = "reader_error" if "reader_error" in columns else "NULL::VARCHAR"
     return f"""
-        WITH typed AS (
+        WITH landed AS (
+            SELECT record_no, record, ? AS shape, ?::TIMESTAMP AS ingested_at,
+                   {reader_error} AS reader_error, json_valid(record) AS _valid
+            FROM landing_records
+        ),
+        typed AS (
             SELECT ?::VARCHAR AS source, ?::VARCHAR AS shape, ?::VARCHAR AS batch_id,
                    ?::TIMESTAMP AS ingested_at, ?::VARCHAR AS file,
                    record_no::BIGINT AS record_no,
-                   CASE WHEN json_valid(record) THEN TRY(({source.key})::VARCHAR) END AS record_key,
-                   CASE WHEN json_valid(record) THEN TRY(({source.created})::TIMESTAMP) END AS created,
+                   CASE WHEN _valid THEN TRY(({source.key})::VARCHAR) END AS record_key,
+                   CASE WHEN _valid THEN TRY(({source.created})::TIMESTAMP) END AS created,
                    record,
                    CASE WHEN reader_error IS NOT NULL THEN reader_error
-                        WHEN json_valid(record) AND json_type(record) = 'OBJECT' THEN NULL
+                        WHEN _valid AND json_type(record) = 'OBJECT' THEN NULL
                         ELSE 'not a JSON object' END AS parse_error
-            FROM (SELECT record_no, record, ? AS shape, ?::TIMESTAMP AS ingested_at,
-                         {reader_error} AS reader_error
-                  FROM landing_records)
+            FROM landed
         )
         SELECT * EXCLUDE (created),
                CASE WHEN {plausible_created("created")} THEN created::DATE
@@ -360,7 +364,7 @@ def file_days(path: Path, source: Source, now: datetime) -> list[date]:
         days = con.execute(
             f"SELECT DISTINCT strftime(created_date, '%Y-%m-%d') "
             f"FROM ({_dated_records_sql(source, records.columns)})",
-            [source.name, shape, "", at, str(path), shape, at],
+            [shape, at, source.name, shape, "", at, str(path)],
         ).fetchall()
     return sorted(date.fromisoformat(d) for (d,) in days)
 
@@ -385,13 +389,13 @@ def _write_batch(
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE batch AS {_dated_records_sql(source, records.columns)}",
         [
+            shape,
+            batch.ingested_at,
             source.name,
             shape,
             batch.batch_id,
             batch.ingested_at,
             batch.file,
-            shape,
-            batch.ingested_at,
         ],
     )
     con.unregister("landing_records")

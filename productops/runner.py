@@ -191,7 +191,10 @@ def _materialise(
     graph = defs.resolve_asset_graph()
     keys = resolve_selection(select, graph) if select else None
     assets = set(keys) if keys else set(job.asset_layer.executable_asset_keys)
-    total = len(assets) + len(graph.get_check_keys_for_assets(assets))
+    checks = graph.get_check_keys_for_assets(assets)
+    # A table's checks run as one step (a multi-asset check): count steps, not checks.
+    check_steps = {c.node_def.name for c in defs.asset_checks if set(c.check_keys) & checks}
+    total = len(assets) + len(check_steps)
     outcome = RunOutcome(run_id=str(uuid.uuid4()), success=False)
     done = threading.Event()
 

@@ -42,6 +42,9 @@ def _lines(folder: Path, pattern: str) -> list[dict]:
 def write_late_updates(paths: DataPaths, when: datetime) -> dict[str, dict[str, object]]:
     """New versions of records created 10 to 40 days before `when`, as the vendors send them.
 
+    Only records with a key are updated: the sample drops a few keys on purpose, and a
+    record without one is quarantined, whatever its later versions say.
+
     Returns the expected final value per source and key.
     """
     stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -50,7 +53,7 @@ def write_late_updates(paths: DataPaths, when: datetime) -> dict[str, dict[str, 
 
     tickets = [
         t for t in _lines(paths.landing_dir("feedback"), "zendesk_*.jsonl")
-        if isinstance(t.get("created_at"), str)
+        if isinstance(t.get("created_at"), str) and t.get("id") is not None
         and early[0].isoformat() <= t["created_at"][:10] <= early[1].isoformat()
         and t["status"] not in ("solved", "closed")
     ][::3]  # fmt: skip
@@ -60,7 +63,7 @@ def write_late_updates(paths: DataPaths, when: datetime) -> dict[str, dict[str, 
 
     responses = [
         r for r in _lines(paths.landing_dir("nps"), "*.jsonl")
-        if isinstance(r.get("created_at"), int)
+        if isinstance(r.get("created_at"), int) and r.get("id") is not None
         and early[0] <= datetime.fromtimestamp(r["created_at"], UTC).date() <= early[1]
         and r.get("score") is not None and str(r["score"]).isdigit() and int(r["score"]) <= 6
     ][::2]  # fmt: skip
@@ -70,7 +73,7 @@ def write_late_updates(paths: DataPaths, when: datetime) -> dict[str, dict[str, 
 
     hits = [
         h for h in _lines(paths.landing_dir("social"), "*.jsonl")
-        if isinstance(h.get("created_at_i"), int)
+        if isinstance(h.get("created_at_i"), int) and h.get("objectID") is not None
         and early[0] <= datetime.fromtimestamp(h["created_at_i"], UTC).date() <= early[1]
     ][::4]  # fmt: skip
     for h in hits:

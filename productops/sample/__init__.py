@@ -52,12 +52,10 @@ class _DayFiles:
 
     def add(self, rows: pl.DataFrame, through: date | None = None) -> None:
         """Write the days up to `through` (None: every day left)."""
-        if self.waiting is not None:
-            rows = (
-                self.waiting
-                if rows.is_empty()
-                else pl.concat([self.waiting, rows]).sort("day", maintain_order=True)
-            )
+        if rows.is_empty():  # a chunk without records (tiny scales): only what waits
+            rows = self.waiting if self.waiting is not None else rows
+        elif self.waiting is not None and not self.waiting.is_empty():
+            rows = pl.concat([self.waiting, rows]).sort("day", maintain_order=True)
         if through is not None:
             self.waiting = rows.filter(pl.col("day") > through)
             rows = rows.filter(pl.col("day") <= through)
