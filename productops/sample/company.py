@@ -62,9 +62,16 @@ def stories_for(end: date, days: int) -> Stories:
     )
 
 
-# Days generated at once. The files are written a chunk at a time, so memory depends on
-# the scale and this, never on the window's length.
+# Days generated at once: a week, fewer above scale 10 (a day at scale 70 and above). The
+# files are written a chunk at a time, so memory depends on the scale, never on the
+# window's length.
 CHUNK_DAYS = 7
+
+
+def chunk_days(scale: float) -> int:
+    return max(1, min(CHUNK_DAYS, int(70 // scale)))
+
+
 # Room for the ids one chunk draws (records per chunk stay far below it up to scale 100).
 IDS_PER_CHUNK = 10_000_000
 
@@ -88,9 +95,10 @@ class Company:
         first, last = self.first or self.stories.start, self.last or self.stories.end
         return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
-    def chunks(self, size: int = CHUNK_DAYS) -> Iterator[Company]:
-        """The window in chunks of `size` days, in order."""
+    def chunks(self, size: int | None = None) -> Iterator[Company]:
+        """The window in chunks of `size` days (by default `chunk_days`), in order."""
         st = self.stories
+        size = size or chunk_days(self.scale)
         for i, offset in enumerate(range(0, (st.end - st.start).days + 1, size)):
             first = st.start + timedelta(days=offset)
             yield replace(
