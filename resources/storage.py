@@ -34,7 +34,9 @@ class DuckDBWarehouse(dg.ConfigurableResource):
 
     data_dir: str | None = None
     pii_salt: str | None = None
-    memory_limit: str = "6GB"
+    # DuckDB spills to data/.duckdb_tmp beyond this. With Python's own share (GX's pandas
+    # frames, VADER's workers) a scale-10 backfill peaks at 2.5 GiB (3.05 GiB at 6 GB).
+    memory_limit: str = "1536MB"
     threads: int = 2
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
