@@ -3,9 +3,9 @@
 Each table's families are one `@multi_asset_check`: one step evaluates the whole suite
 once (GX validates it in one call) and reports every family as its own check, ERROR
 families `blocking=True`, so Dagster skips the metric marts downstream when one fails.
-One step per table instead of one per family: 46 check steps became 14, and each
-step's start, output and end events with them. Each family writes its own per-day
-rows to `quality.check_results`.
+One step per table instead of one per family: 46 check steps became 8 (with the three
+marts' checks), and each step's start, output and end events with them. Each family
+writes its own per-day rows to `quality.check_results`.
 """
 
 from collections.abc import Iterator
