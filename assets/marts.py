@@ -25,7 +25,7 @@ from resources import DuckDBWarehouse, ThemeTaxonomy
 
 # Bump when a mart's SQL changes meaning; the taxonomy's hash is added for the marts
 # that classify themes, so editing config/themes.toml marks them changed in the UI.
-MARTS_CODE_VERSION = "1"
+MARTS_CODE_VERSION = "2"
 TAXONOMY_VERSION = load_taxonomy().version
 
 
@@ -66,6 +66,9 @@ HEADLINES: dict[str, str] = {
     "data_trust": "SELECT count(*) FILTER (WHERE trusted) AS sources_trusted, "
     "sum(rows_quarantined) AS rows_quarantined FROM marts.data_trust WHERE date = ?",
     "kpi_daily": "SELECT * EXCLUDE (date) FROM marts.kpi_daily WHERE date = ?",
+    "theme_impact": "SELECT nps_points_lost AS top_theme_points_lost, nps_gap AS top_theme_nps_gap "
+    "FROM marts.theme_impact WHERE \"window\" = '90d' AND rank = 1 "
+    "AND week = date_trunc('week', ?::DATE) LIMIT 1",
     "feedback_themes_weekly": "SELECT count(*) FILTER (WHERE is_emerging) AS emerging_themes, "
     "sum(items) AS items FROM marts.feedback_themes_weekly WHERE week = date_trunc('week', ?::DATE)",
 }
@@ -183,7 +186,7 @@ SPECS = [
         "nps_daily",
         "NPS per day and segment (all, plan, region, channel) with its 95 % margin of error and "
         "the 28-day NPS. Source: staging.nps_responses. Grain: date x segment x segment_value.",
-        [_dep(NPS, 27)],
+        [_dep(NPS, 55)],
         marts.build_nps_daily,
     ),
     MartSpec(
@@ -207,7 +210,7 @@ SPECS = [
         "What customers are talking about: items, negative share and week-on-week change per "
         "theme, and whether a theme is emerging. Source: marts.feedback_items. Grain: ISO week "
         "x theme (a day's run rebuilds its whole week).",
-        [_dep(mart_key("feedback_items"), 34)],
+        [_dep(mart_key("feedback_items"), 41)],
         marts.build_feedback_themes_weekly,
         window_column="week",
     ),
@@ -227,11 +230,27 @@ SPECS = [
     ),
     MartSpec(
         "tool_licences",
-        "Are we paying for what we use: seats, 30-day active users, utilisation, unused seats "
-        "and cost per active user. Sources: staging.tool_licences, marts.tool_usage_daily. "
-        "Grain: date x tool.",
-        [_dep(LICENCES), _dep(mart_key("tool_usage_daily"))],
+        "Are we paying for what we use: seats, 30-day active users, utilisation, unused seats, "
+        "cost per active user, and right-sizing: inactive users, recommended seats and the "
+        "savings at renewal. Sources: staging.tool_licences, marts.tool_usage_daily, "
+        "staging.tool_events. Grain: date x tool.",
+        [_dep(LICENCES), _dep(mart_key("tool_usage_daily"), 89), _dep(TOOLS, 365)],
         marts.build_tool_licences,
+    ),
+    MartSpec(
+        "theme_impact",
+        "What to fix first: per week and per 90 days, each theme's NPS among respondents who "
+        "name it against those who do not (with a margin), the NPS points it costs, tickets, "
+        "accounts and plans affected, ranked. Sources: staging.nps_responses, "
+        "marts.nps_comments, marts.feedback_items. Grain: week x window x theme.",
+        [
+            _dep(NPS, 95),
+            _dep(mart_key("nps_comments"), 95),
+            _dep(mart_key("feedback_items"), 95),
+        ],
+        marts.build_theme_impact,
+        uses_themes=True,
+        window_column="week",
     ),
     MartSpec(
         "data_trust",

@@ -38,7 +38,9 @@ FRESHNESS_LIMIT_HOURS = {
 DDL = {
     "nps_daily": """date DATE, segment VARCHAR, segment_value VARCHAR, responses INTEGER,
         promoters INTEGER, passives INTEGER, detractors INTEGER, nps DOUBLE,
-        nps_margin_of_error DOUBLE, nps_28d DOUBLE, responses_28d INTEGER""",
+        nps_margin_of_error DOUBLE, nps_28d DOUBLE, responses_28d INTEGER,
+        nps_28d_margin_of_error DOUBLE, nps_28d_change DOUBLE,
+        nps_28d_change_margin_of_error DOUBLE, change_significant BOOLEAN""",
     "nps_comments": """response_id VARCHAR, date DATE, score INTEGER, category VARCHAR,
         plan VARCHAR, region VARCHAR, channel VARCHAR, comment VARCHAR, themes VARCHAR[],
         sentiment DOUBLE, sentiment_label VARCHAR""",
@@ -46,7 +48,8 @@ DDL = {
         channel VARCHAR, account_id VARCHAR, plan VARCHAR, created_at TIMESTAMP, text VARCHAR,
         themes VARCHAR[], sentiment DOUBLE, sentiment_label VARCHAR""",
     "feedback_themes_weekly": """week DATE, theme VARCHAR, items INTEGER, negative_share DOUBLE,
-        avg_sentiment DOUBLE, items_prev_week INTEGER, wow_change DOUBLE, is_emerging BOOLEAN""",
+        avg_sentiment DOUBLE, items_prev_week INTEGER, wow_change DOUBLE, is_emerging BOOLEAN,
+        is_partial_week BOOLEAN""",
     "social_sentiment_daily": """date DATE, platform VARCHAR, mentions INTEGER, positive INTEGER,
         neutral INTEGER, negative INTEGER, avg_sentiment DOUBLE, net_sentiment DOUBLE,
         engagement BIGINT, is_spike BOOLEAN""",
@@ -54,11 +57,19 @@ DDL = {
         stickiness DOUBLE, events INTEGER, failed_events INTEGER""",
     "tool_licences": """date DATE, tool VARCHAR, seats INTEGER, active_users_30d INTEGER,
         utilisation DOUBLE, unused_seats INTEGER, annual_cost DECIMAL(14, 2),
-        cost_per_active_user DECIMAL(14, 2), owner VARCHAR""",
+        cost_per_active_user DECIMAL(14, 2), owner VARCHAR, currency VARCHAR,
+        renewal_date DATE, days_to_renewal INTEGER, renewal_within_90d BOOLEAN,
+        inactive_users_60d INTEGER, recommended_seats INTEGER,
+        savings_at_renewal DECIMAL(14, 2), is_stale BOOLEAN""",
     "account_voice": """account_id VARCHAR, plan VARCHAR, region VARCHAR, nps_responses INTEGER,
         latest_score INTEGER, latest_category VARCHAR, latest_response_at TIMESTAMP,
         feedback_items_90d INTEGER, negative_feedback_share_90d DOUBLE,
         top_themes_90d VARCHAR[], last_signal_at TIMESTAMP""",
+    "theme_impact": """week DATE, "window" VARCHAR, theme VARCHAR,
+        nps_responses_mentioning INTEGER, nps_mentioning DOUBLE, nps_not_mentioning DOUBLE,
+        nps_gap DOUBLE, nps_gap_margin_of_error DOUBLE, nps_points_lost DOUBLE, tickets INTEGER,
+        accounts_affected INTEGER, plans_affected VARCHAR[], rank INTEGER,
+        is_partial_period BOOLEAN""",
     "data_trust": """date DATE, source VARCHAR, rows_loaded INTEGER, rows_quarantined INTEGER,
         checks_run INTEGER, checks_failed INTEGER, freshness_hours DOUBLE, trusted BOOLEAN,
         notes VARCHAR""",
@@ -70,6 +81,7 @@ DDL = {
 CONTRACT_TABLES = (
     "nps_daily", "nps_comments", "feedback_themes_weekly", "social_sentiment_daily",
     "tool_usage_daily", "tool_licences", "account_voice", "data_trust", "kpi_daily",
+    "theme_impact",
 )  # fmt: skip
 
 
@@ -118,15 +130,27 @@ def prepare(con: duckdb.DuckDBPyConnection, taxonomy: Taxonomy) -> None:
            -- whatever order parallel threads add them in (a double sum is not).
            CREATE OR REPLACE TEMP MACRO exact_avg(x) AS
                sum(round(x * 10000)::BIGINT) / nullif(count(x), 0) / 10000.0;
+           -- Adjusted Wald (Rocks 2016): add 3 to n and 3/4 to promoters and detractors.
+           -- The plain Wald interval is 0 for a unanimous small sample and covers far
+           -- less than 95 % below n of about 10.
+           -- A spike (docs/contract.md): against the median and MAD of the 28 days before,
+           -- so one busy day in the baseline does not hide the next and a weekday's usual
+           -- rise does not trip it; at least double the usual volume and 10 more; and
+           -- beyond Poisson noise (Anscombe z > 4), which a robust spread of a quiet,
+           -- low-volume source (MAD 0) would not otherwise guarantee.
+           CREATE OR REPLACE TEMP MACRO is_spike(x, med, mad, days) AS
+               coalesce(days = 28 AND x >= 2 * med + 10 AND x > med + 5 * 1.4826 * mad
+                        AND 2 * (sqrt(x) - sqrt(med)) > 4, false);
            CREATE OR REPLACE TEMP MACRO nps_moe(p, d, n) AS
                CASE WHEN n >= 2 THEN 100 * 1.96 * sqrt(greatest(
-                   ((p + d) / n) - power((p - d) / n, 2), 0) / n) END;"""
+                   ((p + 0.75) / (n + 3) + (d + 0.75) / (n + 3))
+                   - power((p - d) / (n + 3), 2), 0) / (n + 3)) END;"""
     )
 
 
 def contract_columns(table: str) -> list[str]:
     """Column names of a mart's DDL (commas inside a type such as DECIMAL(14, 2) are not separators)."""
-    return [c.split()[0] for c in re.split(r",(?![^()]*\))", DDL[table]) if c.strip()]
+    return [c.split()[0].strip('"') for c in re.split(r",(?![^()]*\))", DDL[table]) if c.strip()]
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -173,6 +197,12 @@ def _calendar(start: str = "?", end: str = "?") -> str:
 
 
 def build_nps_daily(con: duckdb.DuckDBPyConnection, w: Window) -> int:
+    """Daily and 28-day NPS per segment, and the 28-day change against the 28 days before.
+
+    The change is left NULL while the earlier window reaches before the first response
+    (a partial period would read as a swing); it is significant when it exceeds 1.96
+    standard errors of a difference of two independent adjusted-Wald estimates.
+    """
     select = f"""
     WITH resp AS (
         SELECT date, category, coalesce(plan, 'unknown') AS plan,
@@ -202,20 +232,37 @@ def build_nps_daily(con: duckdb.DuckDBPyConnection, w: Window) -> int:
                coalesce(sum(x.p) FILTER (x.date = g.date), 0) AS promoters,
                coalesce(sum(x.pa) FILTER (x.date = g.date), 0) AS passives,
                coalesce(sum(x.d) FILTER (x.date = g.date), 0) AS detractors,
-               coalesce(sum(x.n), 0) AS n28, coalesce(sum(x.p), 0) AS p28, coalesce(sum(x.d), 0) AS d28
+               coalesce(sum(x.n) FILTER (x.date > g.date - 28), 0) AS n28,
+               coalesce(sum(x.p) FILTER (x.date > g.date - 28), 0) AS p28,
+               coalesce(sum(x.d) FILTER (x.date > g.date - 28), 0) AS d28,
+               coalesce(sum(x.n) FILTER (x.date <= g.date - 28), 0) AS n_prev,
+               coalesce(sum(x.p) FILTER (x.date <= g.date - 28), 0) AS p_prev,
+               coalesce(sum(x.d) FILTER (x.date <= g.date - 28), 0) AS d_prev
         FROM grid g LEFT JOIN daily x
           ON x.segment = g.segment AND x.segment_value = g.segment_value
-         AND x.date BETWEEN g.date - 27 AND g.date
+         AND x.date BETWEEN g.date - 55 AND g.date
         GROUP BY ALL
+    ),
+    scored AS (
+        SELECT *, nps(p28, d28, n28) AS nps_28d, nps_moe(p28, d28, n28) AS moe28,
+               CASE WHEN date - 55 >= (SELECT min(date) FROM trusted_nps_responses)
+                    THEN nps(p28, d28, n28) - nps(p_prev, d_prev, n_prev) END AS change,
+               sqrt(power(nps_moe(p28, d28, n28), 2)
+                    + power(nps_moe(p_prev, d_prev, n_prev), 2)) AS change_moe
+        FROM rolled WHERE n28 > 0
     )
     SELECT date, segment, segment_value, responses, promoters, passives, detractors,
            nps(promoters, detractors, responses) AS nps,
            nps_moe(promoters, detractors, responses) AS nps_margin_of_error,
-           nps(p28, d28, n28) AS nps_28d, n28 AS responses_28d
-    FROM rolled WHERE n28 > 0
+           nps_28d, n28 AS responses_28d, moe28 AS nps_28d_margin_of_error,
+           change AS nps_28d_change,
+           CASE WHEN change IS NOT NULL THEN change_moe END AS nps_28d_change_margin_of_error,
+           CASE WHEN change IS NOT NULL AND change_moe IS NOT NULL
+                THEN abs(change) > change_moe END AS change_significant
+    FROM scored
     """
     return _replace(
-        con, "nps_daily", select, [w.back(27), w.end, w.start, w.end], where_params=[w.start, w.end]
+        con, "nps_daily", select, [w.back(55), w.end, w.start, w.end], where_params=[w.start, w.end]
     )
 
 
@@ -251,13 +298,23 @@ def build_feedback_items(con: duckdb.DuckDBPyConnection, w: Window) -> int:
 
 
 def build_feedback_themes_weekly(con: duckdb.DuckDBPyConnection, w: Window) -> int:
-    """Rebuilds every ISO week the window touches (a week's row depends on all its days)."""
+    """Rebuilds every ISO week the window touches (a week's row depends on all its days).
+
+    A week the data covers only in part (the first and the current one) is marked
+    `is_partial_week`: it never counts in a baseline, has no week-on-week change and is
+    never emerging, so a half week does not read as a crash or a surge. Emerging asks
+    three things of a full week: twice the theme's mean of the 4 full weeks before, a
+    floor that grows with the source's volume (1 % of its weekly items, at least 5), and
+    a rise beyond Poisson noise (Anscombe: 2 (sqrt(items) - sqrt(mean)) > 3.09, a
+    one-sided 0.1 % false-alarm rate per theme and week).
+    """
     first = w.start - timedelta(days=w.start.weekday())
     last = w.end - timedelta(days=w.end.weekday())
     select = """
-    WITH items AS (
+    WITH extent AS (SELECT min(date) AS lo, max(date) AS hi FROM marts.feedback_items),
+    items AS (
         SELECT week, unnest(themes) AS theme, sentiment, sentiment_label
-        FROM marts.feedback_items WHERE week BETWEEN ?::DATE - 28 AND ?
+        FROM marts.feedback_items WHERE week BETWEEN ?::DATE - 35 AND ?
     ),
     weekly AS (
         SELECT week, theme, count(*) AS items,
@@ -265,34 +322,46 @@ def build_feedback_themes_weekly(con: duckdb.DuckDBPyConnection, w: Window) -> i
                exact_avg(sentiment) AS avg_sentiment
         FROM items GROUP BY ALL
     ),
+    volume AS (
+        SELECT week, count(*) AS source_items FROM marts.feedback_items
+        WHERE week BETWEEN ?::DATE - 35 AND ? GROUP BY ALL
+    ),
     -- Weeks before the first feedback are unknown, not zero: emerging needs 4 real weeks.
     grid AS (
-        SELECT w.d::DATE AS week, t.theme
-        FROM generate_series(
-            greatest(?::DATE - 28, (SELECT min(week) FROM marts.feedback_items)), ?::DATE,
+        SELECT w.d::DATE AS week, t.theme,
+               w.d::DATE < e.lo OR w.d::DATE + 6 > e.hi AS is_partial_week
+        FROM extent e, generate_series(
+            greatest(?::DATE - 35, date_trunc('week', e.lo)::DATE), ?::DATE,
             INTERVAL 7 DAY) w(d)
         CROSS JOIN (SELECT DISTINCT theme FROM weekly) t
     ),
     filled AS (
-        SELECT g.week, g.theme, coalesce(x.items, 0) AS items, x.negative_share, x.avg_sentiment
-        FROM grid g LEFT JOIN weekly x USING (week, theme)
+        SELECT g.week, g.theme, g.is_partial_week, coalesce(x.items, 0) AS items,
+               x.negative_share, x.avg_sentiment, coalesce(v.source_items, 0) AS source_items
+        FROM grid g LEFT JOIN weekly x USING (week, theme) LEFT JOIN volume v USING (week)
     ),
     lagged AS (
         SELECT *,
                lag(items) OVER w1 AS items_prev_week,
-               avg(items) OVER (PARTITION BY theme ORDER BY week
-                                ROWS BETWEEN 4 PRECEDING AND 1 PRECEDING) AS trailing_mean,
-               count(*) OVER (PARTITION BY theme ORDER BY week
-                              ROWS BETWEEN 4 PRECEDING AND 1 PRECEDING) AS trailing_weeks
-        FROM filled WINDOW w1 AS (PARTITION BY theme ORDER BY week)
+               lag(is_partial_week) OVER w1 AS prev_partial,
+               avg(items) FILTER (NOT is_partial_week) OVER trail AS trailing_mean,
+               count(*) FILTER (NOT is_partial_week) OVER trail AS trailing_weeks,
+               avg(source_items) FILTER (NOT is_partial_week) OVER trail AS source_mean
+        FROM filled
+        WINDOW w1 AS (PARTITION BY theme ORDER BY week),
+               trail AS (PARTITION BY theme ORDER BY week ROWS BETWEEN 5 PRECEDING AND 1 PRECEDING)
     )
     SELECT week, theme, items, negative_share, avg_sentiment, items_prev_week,
-           CASE WHEN items_prev_week > 0 THEN (items - items_prev_week) / items_prev_week END
-               AS wow_change,
-           trailing_weeks = 4 AND items >= 5 AND items >= 2 * trailing_mean AS is_emerging
+           CASE WHEN items_prev_week > 0 AND NOT is_partial_week AND NOT prev_partial
+                THEN (items - items_prev_week) / items_prev_week END AS wow_change,
+           NOT is_partial_week AND trailing_weeks >= 4
+               AND items >= greatest(5, 0.01 * source_mean)
+               AND items >= 2 * trailing_mean
+               AND 2 * (sqrt(items) - sqrt(trailing_mean)) > 3.09 AS is_emerging,
+           is_partial_week
     FROM lagged WHERE week BETWEEN ? AND ? AND items > 0
     """
-    params = [first, last, first, last, first, last]
+    params = [first, last, first, last, first, last, first, last]
     return _replace(
         con, "feedback_themes_weekly", select, params, "week BETWEEN ? AND ?", [first, last]
     )
@@ -333,8 +402,8 @@ def build_social_sentiment_daily(con: duckdb.DuckDBPyConnection, w: Window) -> i
     ),
     stats AS (
         SELECT *,
-               avg(mentions) OVER prior AS prior_mean,
-               stddev_samp(mentions) OVER prior AS prior_sd,
+               median(mentions) OVER prior AS prior_median,
+               mad(mentions) OVER prior AS prior_mad,
                count(*) OVER prior AS prior_days
         FROM filled
         WINDOW prior AS (PARTITION BY platform ORDER BY date
@@ -343,12 +412,111 @@ def build_social_sentiment_daily(con: duckdb.DuckDBPyConnection, w: Window) -> i
     SELECT date, platform, mentions, positive, neutral, negative, avg_sentiment,
            CASE WHEN mentions > 0 THEN (positive - negative) / mentions END AS net_sentiment,
            engagement,
-           coalesce(prior_days = 28 AND mentions > prior_mean + 3 * prior_sd
-                    AND mentions >= prior_mean + 10, false) AS is_spike
+           is_spike(mentions, prior_median, prior_mad, prior_days) AS is_spike
     FROM stats WHERE date BETWEEN ? AND ?
     """
     params = [w.back(28), w.end, w.back(28), w.end, w.start, w.end]
     return _replace(con, "social_sentiment_daily", select, params, where_params=[w.start, w.end])
+
+
+def build_theme_impact(con: duckdb.DuckDBPyConnection, w: Window) -> int:
+    """What to fix first: per week (and per 28 and 90 days ending that week) and theme, the NPS
+    of respondents whose comment names the theme against those whose comment does not,
+    and the NPS points the theme costs overall.
+
+    Points lost = 100 x the theme's detractors / all responses of the period: how much
+    higher the period's NPS would be had they been passives. It is additive over
+    respondents and needs no model, so a lead can check it by hand; a theme named by
+    one angry respondent in a thousand costs 0.1 point, one named by half the
+    detractors costs half the detractor share. The gap's margin is that of a
+    difference of two independent adjusted-Wald estimates. `other` (no theme) is left
+    out: it is nothing one can fix. Rebuilds every week the window touches.
+    """
+    first = w.start - timedelta(days=w.start.weekday())
+    last = w.end - timedelta(days=w.end.weekday())
+    select = """
+    WITH extent AS (SELECT min(date) AS lo, max(date) AS hi FROM trusted_nps_responses),
+    periods AS (
+        SELECT w.d::DATE AS week, k."window", least(w.d::DATE + 6, e.hi) AS p_end,
+               CASE k."window" WHEN 'week' THEN w.d::DATE
+                    ELSE least(w.d::DATE + 6, e.hi) - k.days + 1 END AS p_start,
+               w.d::DATE + 6 > e.hi
+                   OR CASE k."window" WHEN 'week' THEN w.d::DATE
+                           ELSE least(w.d::DATE + 6, e.hi) - k.days + 1 END < e.lo
+                   AS is_partial_period
+        FROM extent e, generate_series(?::DATE, ?::DATE, INTERVAL 7 DAY) w(d),
+             (VALUES ('week', 7), ('28d', 28), ('90d', 90)) k("window", days)
+        WHERE w.d::DATE <= e.hi
+    ),
+    responses AS (
+        SELECT r.date, r.response_id, r.category, r.plan, r.account_id, c.themes
+        FROM trusted_nps_responses r
+        LEFT JOIN marts.nps_comments c ON c.response_id = r.response_id AND c.date = r.date
+        WHERE r.date BETWEEN ?::DATE - 89 AND ?::DATE + 6
+    ),
+    in_period AS (
+        SELECT p.week, p."window", x.* FROM periods p
+        JOIN responses x ON x.date BETWEEN p.p_start AND p.p_end
+    ),
+    totals AS (
+        SELECT week, "window", count(*) AS n_all,
+               count(*) FILTER (themes IS NOT NULL) AS n_c,
+               count(*) FILTER (themes IS NOT NULL AND category = 'promoter') AS p_c,
+               count(*) FILTER (themes IS NOT NULL AND category = 'detractor') AS d_c
+        FROM in_period GROUP BY ALL
+    ),
+    mentions AS (
+        SELECT week, "window", theme, count(*) AS n_m,
+               count(*) FILTER (category = 'promoter') AS p_m,
+               count(*) FILTER (category = 'detractor') AS d_m,
+               list(DISTINCT account_id) FILTER (account_id IS NOT NULL) AS accounts,
+               list(DISTINCT plan) FILTER (plan IS NOT NULL) AS plans
+        FROM (SELECT * EXCLUDE (themes), unnest(list_distinct(themes)) AS theme
+              FROM in_period WHERE themes IS NOT NULL)
+        WHERE theme <> 'other' GROUP BY ALL
+    ),
+    tickets AS (
+        SELECT p.week, p."window", f.theme, count(*) AS tickets,
+               list(DISTINCT f.account_id) FILTER (f.account_id IS NOT NULL) AS accounts,
+               list(DISTINCT f.plan) FILTER (f.plan IS NOT NULL) AS plans
+        FROM periods p
+        JOIN (SELECT date, account_id, plan, unnest(list_distinct(themes)) AS theme
+              FROM marts.feedback_items WHERE date BETWEEN ?::DATE - 89 AND ?::DATE + 6) f
+          ON f.date BETWEEN p.p_start AND p.p_end
+        WHERE f.theme <> 'other' GROUP BY ALL
+    ),
+    joined AS (
+        SELECT p.week, p."window", coalesce(m.theme, t.theme) AS theme, p.is_partial_period,
+               coalesce(m.n_m, 0) AS n_m, coalesce(m.p_m, 0) AS p_m, coalesce(m.d_m, 0) AS d_m,
+               x.n_c - coalesce(m.n_m, 0) AS n_o, x.p_c - coalesce(m.p_m, 0) AS p_o,
+               x.d_c - coalesce(m.d_m, 0) AS d_o, x.n_all, coalesce(t.tickets, 0) AS tickets,
+               list_distinct(flatten([coalesce(m.accounts, []), coalesce(t.accounts, [])]))
+                   AS accounts,
+               list_sort(list_distinct(flatten([coalesce(m.plans, []), coalesce(t.plans, [])])))
+                   AS plans_affected
+        FROM mentions m FULL JOIN tickets t USING (week, "window", theme)
+        JOIN periods p ON p.week = coalesce(m.week, t.week) AND p."window" = coalesce(m."window", t."window")
+        LEFT JOIN totals x ON x.week = p.week AND x."window" = p."window"
+    ),
+    scored AS (
+        SELECT *, nps(p_m, d_m, n_m) AS nps_m, nps(p_o, d_o, n_o) AS nps_o,
+               coalesce(100.0 * d_m / nullif(n_all, 0), 0) AS points_lost
+        FROM joined
+    )
+    SELECT week, "window", theme, n_m AS nps_responses_mentioning, nps_m AS nps_mentioning,
+           nps_o AS nps_not_mentioning, nps_m - nps_o AS nps_gap,
+           CASE WHEN nps_m IS NOT NULL AND nps_o IS NOT NULL
+                THEN sqrt(power(nps_moe(p_m, d_m, n_m), 2) + power(nps_moe(p_o, d_o, n_o), 2))
+           END AS nps_gap_margin_of_error,
+           points_lost AS nps_points_lost, tickets, len(accounts) AS accounts_affected,
+           plans_affected,
+           rank() OVER (PARTITION BY week, "window" ORDER BY points_lost DESC, tickets DESC)
+               AS rank,
+           is_partial_period
+    FROM scored
+    """
+    params = [first, last, first, last, first, last]
+    return _replace(con, "theme_impact", select, params, "week BETWEEN ? AND ?", [first, last])
 
 
 def build_tool_usage_daily(con: duckdb.DuckDBPyConnection, w: Window) -> int:
@@ -406,18 +574,80 @@ def build_tool_usage_daily(con: duckdb.DuckDBPyConnection, w: Window) -> int:
 
 
 def build_tool_licences(con: duckdb.DuckDBPyConnection, w: Window) -> int:
-    select = f"""
-    SELECT cal.date, l.tool, l.seats, coalesce(u.mau, 0) AS active_users_30d,
-           CASE WHEN l.seats > 0 THEN coalesce(u.mau, 0) / l.seats END AS utilisation,
-           greatest(l.seats - coalesce(u.mau, 0), 0) AS unused_seats,
-           l.annual_cost,
-           CASE WHEN u.mau > 0 THEN l.annual_cost / u.mau END AS cost_per_active_user,
-           l.owner
-    FROM ({_calendar()}) cal
-    CROSS JOIN trusted_tool_licences l
-    LEFT JOIN marts.tool_usage_daily u ON u.date = cal.date AND lower(u.tool) = lower(l.tool)
+    """Seats against use per tool and day, and what right-sizing at renewal would save.
+
+    The tools are those of the newest inventory file: a tool it no longer lists drops
+    out; a tool whose row in it was quarantined keeps its last good row, marked stale.
+    Recommended seats cover the 90th percentile of the 30-day active users over 90 days
+    at a target utilisation of 0.9; inactive users are people active in the year before
+    but not in the last 60 days, counted per day from each active day's span to the next
+    (one pass, as in `build_tool_usage_daily`).
     """
-    return _replace(con, "tool_licences", select, [w.start, w.end], where_params=[w.start, w.end])
+    select = f"""
+    WITH inventory AS (
+        SELECT _key AS key, as_of, false AS bad FROM trusted_tool_licences
+        UNION ALL SELECT record_key, ingested_at, true FROM quarantine.licences
+    ),
+    current AS (
+        SELECT key, bool_or(bad) AS is_stale FROM inventory
+        WHERE as_of = (SELECT max(as_of) FROM inventory) AND key IS NOT NULL GROUP BY key
+    ),
+    lic AS (
+        SELECT l.*, lower(l.tool) AS tool_id, c.is_stale
+        FROM trusted_tool_licences l JOIN current c ON c.key = l._key
+    ),
+    usage AS (
+        SELECT date, lower(tool) AS tool_id, mau,
+               quantile_cont(mau, 0.9) OVER (PARTITION BY tool ORDER BY date
+                   RANGE BETWEEN INTERVAL 89 DAYS PRECEDING AND CURRENT ROW) AS mau_p90
+        FROM marts.tool_usage_daily WHERE date BETWEEN ?::DATE - 89 AND ?
+    ),
+    active AS (
+        SELECT DISTINCT lower(tool) AS tool_id, user_key, date FROM trusted_tool_events
+        WHERE date BETWEEN ?::DATE - 365 AND ? AND outcome IN {SUCCESS_OUTCOMES}
+    ),
+    spans AS (
+        SELECT tool_id, date,
+               least(coalesce(lead(date) OVER (PARTITION BY tool_id, user_key ORDER BY date),
+                              date + 366), date + 366) AS until
+        FROM active
+    ),
+    deltas AS (
+        SELECT tool_id, date + 60 AS date, 1 AS n FROM spans WHERE until > date + 60
+        UNION ALL SELECT tool_id, until, -1 FROM spans WHERE until > date + 60
+    ),
+    per_day AS (SELECT tool_id, date, sum(n) AS n FROM deltas GROUP BY ALL),
+    inactive AS (
+        SELECT tool_id, date, sum(n) OVER (PARTITION BY tool_id ORDER BY date) AS users
+        FROM per_day
+    ),
+    rows AS (
+        SELECT cal.date, l.tool, l.seats, coalesce(u.mau, 0) AS active_users_30d,
+               l.annual_cost, l.currency, l.owner, l.renewal_date, l.is_stale,
+               coalesce(i.users, 0) AS inactive_users_60d,
+               ceil(coalesce(u.mau_p90, 0) / 0.9)::INTEGER AS recommended_seats
+        FROM ({_calendar()}) cal
+        CROSS JOIN lic l
+        LEFT JOIN usage u ON u.date = cal.date AND u.tool_id = l.tool_id
+        ASOF LEFT JOIN inactive i ON i.tool_id = l.tool_id AND cal.date >= i.date
+    )
+    SELECT date, tool, seats, active_users_30d,
+           CASE WHEN seats > 0 THEN active_users_30d / seats END AS utilisation,
+           greatest(seats - active_users_30d, 0) AS unused_seats,
+           annual_cost,
+           CASE WHEN active_users_30d > 0 THEN annual_cost / active_users_30d END
+               AS cost_per_active_user,
+           owner, currency, renewal_date, renewal_date - date AS days_to_renewal,
+           coalesce(renewal_date - date BETWEEN 0 AND 90, false) AS renewal_within_90d,
+           inactive_users_60d, recommended_seats,
+           CASE WHEN seats > 0
+                THEN greatest(seats - recommended_seats, 0) * annual_cost / seats END
+               AS savings_at_renewal,
+           is_stale
+    FROM rows
+    """
+    params = [w.start, w.end, w.start, w.end, w.start, w.end]
+    return _replace(con, "tool_licences", select, params, where_params=[w.start, w.end])
 
 
 def build_account_voice(con: duckdb.DuckDBPyConnection) -> int:
@@ -600,5 +830,6 @@ WINDOWED: dict[str, Callable[[duckdb.DuckDBPyConnection, Window], int]] = {
     "social_sentiment_daily": build_social_sentiment_daily,
     "tool_usage_daily": build_tool_usage_daily,
     "tool_licences": build_tool_licences,
+    "theme_impact": build_theme_impact,
     "kpi_daily": build_kpi_daily,
 }

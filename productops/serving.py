@@ -53,7 +53,8 @@ def _neutralised(value: str) -> str:
 def _cells_safe(con: duckdb.DuckDBPyConnection, table: str) -> str:
     """The table's columns, text ones neutralised against formula injection."""
     out = []
-    for name, kind in table_columns(con, f"marts.{table}"):
+    for column, kind in table_columns(con, f"marts.{table}"):
+        name = f'"{column}"'  # names come from code; quoted for those SQL reserves (window)
         if kind == "VARCHAR":
             out.append(f"{_neutralised(name)} AS {name}")
         elif kind == "VARCHAR[]":
@@ -83,7 +84,7 @@ def _comment(con: duckdb.DuckDBPyConnection) -> None:
         )
         for column in table.columns:
             con.execute(
-                f"COMMENT ON COLUMN pub.{table.name}.{column.name} IS {literal(column.description)}"
+                f'COMMENT ON COLUMN pub.{table.name}."{column.name}" IS {literal(column.description)}'
             )
 
 

@@ -38,7 +38,7 @@ CREATE TABLE IF NOT EXISTS quarantine.files (
     source VARCHAR, batch_id VARCHAR, file VARCHAR, reason VARCHAR, arrived_at TIMESTAMP);
 """
 QUARANTINE_COLUMNS = (
-    "date, source, shape, batch_id, file, record_no, record_key, "
+    "date, source, shape, batch_id, ingested_at, file, record_no, record_key, "
     "_rule AS rule, _field AS field, _reason AS reason"
 )
 
@@ -225,12 +225,7 @@ def _window_sql(source: Source, raw_relation: str) -> str:
     latest AS (
         -- The latest version of a key on its day: every version of a record is filed under
         -- its creation day, so a day holds whole histories, and staging a day alone is right.
-        -- An inventory (not daily) keeps the latest row per key across all its files.
-        SELECT * FROM timed
-        QUALIFY row_number() OVER (
-            PARTITION BY coalesce(record_key, batch_id || '#' || record_no::VARCHAR){", date" if source.daily else ""}
-            ORDER BY _version DESC NULLS LAST, ingested_at DESC, batch_id DESC, record_no DESC
-        ) = 1
+        SELECT * FROM timed {"" if not source.daily else f"QUALIFY {_newest(source, 'date')} = 1"}
     ),
     keyed AS (
         SELECT *, list_transform(json_keys(record, [{paths}]),
@@ -239,7 +234,28 @@ def _window_sql(source: Source, raw_relation: str) -> str:
     ),
     judged AS (SELECT * EXCLUDE (_duplicate_keys), {_rule_number(source)} AS _rule_no FROM keyed)
     SELECT * EXCLUDE (_rule_no), {_rule_columns(source)} FROM judged
+    {"" if source.daily else _inventory_rows(source)}
     """
+
+
+_ORDER = "ORDER BY _version DESC NULLS LAST, ingested_at DESC, batch_id DESC, record_no DESC"
+
+
+def _newest(source: Source, *also: str) -> str:
+    """SQL: a record's rank among the versions of its key (1 = newest)."""
+    by = ", ".join(["coalesce(record_key, batch_id || '#' || record_no::VARCHAR)", *also])
+    return f"row_number() OVER (PARTITION BY {by} {_ORDER})"
+
+
+def _inventory_rows(source: Source) -> str:
+    """QUALIFY for an inventory (not daily): per key, the newest good row, and the newest
+    row when it is bad. A hand-kept file that breaks one row then quarantines that row
+    and keeps the tool's last good one in staging (marked stale by the mart), instead
+    of making the tool vanish."""
+    return (
+        f"QUALIFY {_newest(source)} = 1 OR "
+        f"(_rule_no IS NULL AND {_newest(source, '_rule_no IS NULL')} = 1)"
+    )
 
 
 def _raw_relation(files: list[Path]) -> str:
@@ -253,9 +269,12 @@ def _raw_relation(files: list[Path]) -> str:
 
 
 def _staging_select(source: Source) -> str:
+    # An inventory's staged row may stand for a key whose newest row is quarantined:
+    # its key tells the two apart (reconcile, marts.tool_licences' is_stale).
+    key = "" if source.daily else "record_key AS _key, "
     return f"""
         SELECT {source.columns},
-               date, batch_id AS _batch_id, file AS _file, record_no AS _record_no
+               date, {key}batch_id AS _batch_id, file AS _file, record_no AS _record_no
         FROM window_rows WHERE _rule IS NULL
     """
 
@@ -422,6 +441,14 @@ def reconcile(con: duckdb.DuckDBPyConnection, paths: DataPaths, source: Source) 
         if ledger.exists(con)
         else "? IS NOT NULL"  # a warehouse from before the ledger: every batch counts
     )
+    # An inventory's quarantined newest row of a key with a staged (older, good) row is
+    # the same key, counted once.
+    stale = (
+        ""
+        if source.daily
+        else f"WHERE record_key IS NULL OR record_key NOT IN "
+        f"(SELECT _key FROM staging.{source.table} WHERE _key IS NOT NULL)"
+    )
     rows = con.execute(
         f"""
         WITH raw AS (
@@ -433,7 +460,8 @@ def reconcile(con: duckdb.DuckDBPyConnection, paths: DataPaths, source: Source) 
                    0 AS s, 0 AS q
             FROM raw GROUP BY day
             UNION ALL SELECT {by_day}, 0, count(*), 0 FROM staging.{source.table} GROUP BY 1
-            UNION ALL SELECT {by_day}, 0, 0, count(*) FROM quarantine.{source.name} GROUP BY 1
+            UNION ALL SELECT {by_day}, 0, 0, count(*) FROM quarantine.{source.name}
+                {stale} GROUP BY 1
         )
         SELECT day, sum(r)::BIGINT, sum(s)::BIGINT, sum(q)::BIGINT
         FROM counted GROUP BY day ORDER BY day

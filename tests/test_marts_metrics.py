@@ -61,7 +61,9 @@ def con(paths):
 
 
 def moe(p: int, d: int, n: int) -> float:
-    return 100 * 1.96 * math.sqrt(((p + d) / n - ((p - d) / n) ** 2) / n)
+    """Adjusted Wald (Rocks 2016), written out independently of the SQL."""
+    n_, p_, d_ = n + 3, (p + 0.75) / (n + 3), (d + 0.75) / (n + 3)
+    return 100 * 1.96 * math.sqrt(((p_ + d_) - (p_ - d_) ** 2) / n_)
 
 
 def test_nps_and_margin_of_error_match_hand_computed_answers(con) -> None:
@@ -77,7 +79,8 @@ def test_nps_and_margin_of_error_match_hand_computed_answers(con) -> None:
         2,
     )
     assert day1["nps"] == pytest.approx(0.0)
-    assert day1["nps_margin_of_error"] == pytest.approx(78.4)  # 196 * sqrt(0.8 / 5)
+    # n' = 8, p' = d' = 2.75 / 8: 196 * sqrt(0.6875 / 8); the plain Wald margin was 78.4.
+    assert day1["nps_margin_of_error"] == pytest.approx(57.4576, abs=1e-3)
     day2 = got[(D1 + timedelta(days=1), "all", "all")]
     assert day2["nps"] == pytest.approx(200 / 3)
     assert day2["nps_margin_of_error"] == pytest.approx(moe(2, 0, 3))

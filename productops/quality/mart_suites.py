@@ -37,6 +37,7 @@ MART_SUITES = {
             _between("nps", -100, 100),
             _between("nps_28d", -100, 100),
             _between("nps_margin_of_error", 0, 200),
+            _between("nps_28d_margin_of_error", 0, 200),
             _true("_counts_add_up", "responses = promoters + passives + detractors"),
         ),
     ),
@@ -47,6 +48,8 @@ MART_SUITES = {
         (
             _between("utilisation", 0, 100),
             _between("unused_seats", 0, 10_000_000),
+            _between("recommended_seats", 0, 10_000_000),
+            _between("savings_at_renewal", 0, 1e12),
             _true("_unused_adds_up", "unused_seats = max(seats - active users, 0)"),
         ),
     ),

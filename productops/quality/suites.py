@@ -207,7 +207,9 @@ SUITES: dict[str, TableSuite] = {
             ("owner", "VARCHAR"),
             ("renewal_date", "DATE"),
             ("as_of", "TIMESTAMP"),
-            *PROVENANCE,
+            PROVENANCE[0],
+            ("_key", "VARCHAR"),  # an inventory's key: see staging._inventory_rows
+            *PROVENANCE[1:],
         ),
         required_fields={"licence_row": ("tool", "seats", "annual_cost", "currency", "owner")},
         text_columns=("owner",),
