@@ -81,12 +81,27 @@ class ApiClient:
 
     def get(self, url: str, params: Mapping[str, Any] | None = None) -> tuple[Any, httpx.Response]:
         """GET and decode JSON, retrying what is worth retrying. Returns (json, response)."""
+        what = f"GET {url}" + (f" {dict(params)}" if params else "")
+        response = self._send("GET", url, what, params=params)
+        try:
+            return response.json(), response
+        except ValueError as exc:
+            raise ConnectorError(
+                f"{self.vendor}: malformed JSON in the answer to {what} "
+                f"({len(response.content)} bytes): {exc}"
+            ) from exc
+
+    def post(self, url: str, payload: Any, what: str) -> httpx.Response:
+        """POST JSON with the same retries; `what` names the request in errors and logs
+        (a webhook's URL is its secret, so it is never used for that)."""
+        return self._send("POST", url, what, json=payload)
+
+    def _send(self, method: str, url: str, what: str, **kwargs: Any) -> httpx.Response:
         assert self._client is not None
         waited = 0.0
-        what = f"GET {url}" + (f" {dict(params)}" if params else "")
         for attempt in range(self.retry.max_attempts):
             try:
-                response = self._client.get(url, params=params)
+                response = self._client.request(method, url, **kwargs)
             except httpx.TransportError as exc:  # resets, refused connections, timeouts
                 delay, reason = self.retry.backoff(attempt), f"{type(exc).__name__}"
             else:
@@ -105,13 +120,7 @@ class ApiClient:
                         f"{self.vendor}: HTTP {status} for {what}: {response.text[:200]}"
                     )
                 else:
-                    try:
-                        return response.json(), response
-                    except ValueError as exc:
-                        raise ConnectorError(
-                            f"{self.vendor}: malformed JSON in the answer to {what} "
-                            f"({len(response.content)} bytes): {exc}"
-                        ) from exc
+                    return response
             if attempt + 1 >= self.retry.max_attempts or waited + delay > self.retry.max_wait_s:
                 raise ConnectorError(
                     f"{self.vendor}: gave up on {what} after {attempt + 1} attempts "

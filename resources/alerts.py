@@ -1,0 +1,13 @@
+"""The alert webhook (Slack's incoming-webhook JSON, or anything that takes it)."""
+
+import dagster as dg
+
+from productops.alerts import WEBHOOK_ENV
+
+
+class AlertWebhook(dg.ConfigurableResource):
+    """Where alerts go: `$PRODUCTOPS_ALERT_WEBHOOK_URL`, read through `EnvVar` when used,
+    never stored in config, logs or metadata. Unset: no alerts are sent."""
+
+    def url(self) -> str | None:
+        return dg.EnvVar(WEBHOOK_ENV).get_value(None) or None
