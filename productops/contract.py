@@ -60,6 +60,11 @@ TABLES: tuple[Table, ...] = (
             _c("nps", "DOUBLE", "100 x (promoters - detractors) / responses, that day."),
             _c("nps_margin_of_error", "DOUBLE",
                "95 % margin of the day's NPS (adjusted Wald); NULL below 2 responses."),
+            _c("nps_low", "DOUBLE",
+               "(v2) Lower end of the 95 % interval: 100 (promoters - detractors) / (n + 3) "
+               "- margin, at least -100. The interval is centred on that adjusted estimate, "
+               "which is what covers the true NPS at the stated rate."),
+            _c("nps_high", "DOUBLE", "(v2) Upper end of the interval, at most 100."),
             _c("nps_28d", "DOUBLE", "NPS over the 28 days ending `date`, same segment."),
             _c("responses_28d", "INTEGER", "Responses in the 28 days ending `date`."),
             _c("nps_28d_margin_of_error", "DOUBLE",
@@ -316,10 +321,13 @@ DEFINITIONS = """\
 - **NPS** = 100 x (promoters - detractors) / responses; NULL with no responses.
 - **NPS margin of error (95 %)** *(v2: adjusted Wald, Rocks 2016)*: with n' = n + 3,
   p' = (promoters + 0.75) / n' and d' = (detractors + 0.75) / n',
-  margin = 100 x 1.96 x sqrt(((p' + d') - (p' - d')^2) / n'); NULL when n < 2. The plain
-  Wald interval is 0 for a unanimous small sample and covers far less than 95 % below
-  n of about 10; in a simulation over true NPS from -60 to 80 and n from 2 to 200 the
-  adjusted interval covers the truth at least 90 % of the time at every n (tested).
+  margin = 100 x 1.96 x sqrt(((p' + d') - (p' - d')^2) / n'); NULL when n < 2. The
+  interval (`nps_low`, `nps_high`) is centred on the adjusted estimate 100 (p' - d'). In
+  a simulation over 7 true NPS mixes and n from 2 to 200 (`tests/test_statistics.py`)
+  it covers the truth 94.4 % of the time on average, at least 88.5 % in every cell from
+  n = 3 and 94 % from n = 20; the plain Wald interval covered 48.7 % at worst (n = 2) and
+  is 0 for a unanimous small sample. nps +/- margin, centred on the raw NPS, covers
+  89.7 % on average.
 - **Significant NPS change** *(v2)*: between two periods with margins m1 and m2, the
   change is significant when |NPS2 - NPS1| > sqrt(m1^2 + m2^2) (1.96 standard errors of
   a difference of independent proportions' estimates).
@@ -340,12 +348,14 @@ DEFINITIONS = """\
   the usual volume, and 10 more), x > m + 5 x 1.4826 x MAD (a robust 5 sigma, so that one
   busy day in the baseline neither hides the next nor lowers the bar) and
   2 (sqrt(x) - sqrt(m)) > 4 (beyond Poisson noise, for quiet sources whose MAD is 0).
-  No spike is called before 28 days of history. Measured false-alarm rate on quiet
-  periods: see the README (tested below 1 in 1,000 days).
+  No spike is called before 28 days of history. False alarms on simulated quiet
+  periods (0.5 to 400 mentions a day, weekday seasonality, Poisson and overdispersed):
+  3 in 47,328 days, 0.06 per 1,000 (the v1 rule, mean + 3 sd: 76).
 - **Emerging theme** *(v2)*: a full week whose items with the theme are at least twice
   the mean of the 4 full weeks before, at least max(5, 1 % of all the source's weekly
   items), and beyond Poisson noise: 2 (sqrt(items) - sqrt(mean)) > 3.09 (one-sided
-  0.1 %).
+  0.1 %). On simulated steady themes (0.5 to 200 items a week): 4 alarms in 10,472
+  weeks, 0.04 % (the v1 rule: 1.9 %).
 - **Partial period** *(v2)*: a week (or a 28- or 90-day window) that the data covers only
   in part is marked, and left out of baselines and period-on-period changes.
 - A metric whose denominator is zero is NULL.

@@ -510,7 +510,7 @@ def ingest_source(
                 sha256=digest,
                 size=size,
                 status="ingested",
-                ingested_at=now.replace(tzinfo=None).isoformat(timespec="seconds"),
+                ingested_at=now.replace(tzinfo=None).isoformat(timespec="milliseconds"),
             )
             try:
                 found = read_landing_file(path, source, con)

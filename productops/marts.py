@@ -38,7 +38,8 @@ FRESHNESS_LIMIT_HOURS = {
 DDL = {
     "nps_daily": """date DATE, segment VARCHAR, segment_value VARCHAR, responses INTEGER,
         promoters INTEGER, passives INTEGER, detractors INTEGER, nps DOUBLE,
-        nps_margin_of_error DOUBLE, nps_28d DOUBLE, responses_28d INTEGER,
+        nps_margin_of_error DOUBLE, nps_low DOUBLE, nps_high DOUBLE, nps_28d DOUBLE,
+        responses_28d INTEGER,
         nps_28d_margin_of_error DOUBLE, nps_28d_change DOUBLE,
         nps_28d_change_margin_of_error DOUBLE, change_significant BOOLEAN""",
     "nps_comments": """response_id VARCHAR, date DATE, score INTEGER, category VARCHAR,
@@ -105,6 +106,42 @@ TRUSTED = {
 }
 
 
+# The statistics of the contract's definitions, as SQL macros (tested in test_statistics).
+STAT_MACROS = """
+    CREATE OR REPLACE TEMP MACRO nps(p, d, n) AS CASE WHEN n > 0 THEN 100.0 * (p - d) / n END;
+    -- VADER scores have 4 decimals: summed as integers, an average is the same
+    -- whatever order parallel threads add them in (a double sum is not).
+    CREATE OR REPLACE TEMP MACRO exact_avg(x) AS
+        sum(round(x * 10000)::BIGINT) / nullif(count(x), 0) / 10000.0;
+    -- Adjusted Wald (Rocks 2016): add 3 to n and 3/4 to promoters and detractors. The
+    -- plain Wald interval is 0 for a unanimous small sample and covers far less than
+    -- 95 % below n of about 10.
+    CREATE OR REPLACE TEMP MACRO nps_moe(p, d, n) AS
+        CASE WHEN n >= 2 THEN 100 * 1.96 * sqrt(greatest(
+            ((p + 0.75) / (n + 3) + (d + 0.75) / (n + 3))
+            - power((p - d) / (n + 3), 2), 0) / (n + 3)) END;
+    -- The interval is centred on the adjusted estimate 100 (p - d) / (n + 3), not on the
+    -- raw NPS: that is what covers the true NPS 95 % of the time (test_statistics).
+    CREATE OR REPLACE TEMP MACRO nps_low(p, d, n) AS
+        greatest(-100, 100.0 * (p - d) / (n + 3) - nps_moe(p, d, n));
+    CREATE OR REPLACE TEMP MACRO nps_high(p, d, n) AS
+        least(100, 100.0 * (p - d) / (n + 3) + nps_moe(p, d, n));
+    -- A spike: against the median and MAD of the 28 days before, so that one busy day in
+    -- the baseline neither hides the next nor lowers the bar, and a weekday's usual rise
+    -- does not trip it; at least double the usual volume and 10 more; and beyond Poisson
+    -- noise (Anscombe z > 4), which the MAD of a quiet, low-volume source (0) cannot say.
+    CREATE OR REPLACE TEMP MACRO is_spike(x, med, mad, days) AS
+        coalesce(days = 28 AND x >= 2 * med + 10 AND x > med + 5 * 1.4826 * mad
+                 AND 2 * (sqrt(x) - sqrt(med)) > 4, false);
+    -- An emerging theme: a full week with 4 full weeks before it, at least twice their
+    -- mean, at least max(5, 1 % of the source's weekly items), and beyond Poisson noise
+    -- (Anscombe z > 3.09: one-sided 0.1 %).
+    CREATE OR REPLACE TEMP MACRO is_emerging(items, mean, source_mean, weeks, partial) AS
+        coalesce(NOT partial AND weeks >= 4 AND items >= greatest(5, 0.01 * source_mean)
+                 AND items >= 2 * mean AND 2 * (sqrt(items) - sqrt(mean)) > 3.09, false);
+"""
+
+
 def prepare(con: duckdb.DuckDBPyConnection, taxonomy: Taxonomy) -> None:
     """The marts schema, the trusted views of staging, and the macros the builders use."""
     con.execute("CREATE SCHEMA IF NOT EXISTS marts")
@@ -123,29 +160,7 @@ def prepare(con: duckdb.DuckDBPyConnection, taxonomy: Taxonomy) -> None:
         )
     con.execute(taxonomy.macro_sql())
     con.execute(LABEL_MACRO)
-    con.execute(
-        """CREATE OR REPLACE TEMP MACRO nps(p, d, n) AS
-               CASE WHEN n > 0 THEN 100.0 * (p - d) / n END;
-           -- VADER scores have 4 decimals: summed as integers, an average is the same
-           -- whatever order parallel threads add them in (a double sum is not).
-           CREATE OR REPLACE TEMP MACRO exact_avg(x) AS
-               sum(round(x * 10000)::BIGINT) / nullif(count(x), 0) / 10000.0;
-           -- Adjusted Wald (Rocks 2016): add 3 to n and 3/4 to promoters and detractors.
-           -- The plain Wald interval is 0 for a unanimous small sample and covers far
-           -- less than 95 % below n of about 10.
-           -- A spike (docs/contract.md): against the median and MAD of the 28 days before,
-           -- so one busy day in the baseline does not hide the next and a weekday's usual
-           -- rise does not trip it; at least double the usual volume and 10 more; and
-           -- beyond Poisson noise (Anscombe z > 4), which a robust spread of a quiet,
-           -- low-volume source (MAD 0) would not otherwise guarantee.
-           CREATE OR REPLACE TEMP MACRO is_spike(x, med, mad, days) AS
-               coalesce(days = 28 AND x >= 2 * med + 10 AND x > med + 5 * 1.4826 * mad
-                        AND 2 * (sqrt(x) - sqrt(med)) > 4, false);
-           CREATE OR REPLACE TEMP MACRO nps_moe(p, d, n) AS
-               CASE WHEN n >= 2 THEN 100 * 1.96 * sqrt(greatest(
-                   ((p + 0.75) / (n + 3) + (d + 0.75) / (n + 3))
-                   - power((p - d) / (n + 3), 2), 0) / (n + 3)) END;"""
-    )
+    con.execute(STAT_MACROS)
 
 
 def contract_columns(table: str) -> list[str]:
@@ -254,6 +269,8 @@ def build_nps_daily(con: duckdb.DuckDBPyConnection, w: Window) -> int:
     SELECT date, segment, segment_value, responses, promoters, passives, detractors,
            nps(promoters, detractors, responses) AS nps,
            nps_moe(promoters, detractors, responses) AS nps_margin_of_error,
+           nps_low(promoters, detractors, responses) AS nps_low,
+           nps_high(promoters, detractors, responses) AS nps_high,
            nps_28d, n28 AS responses_28d, moe28 AS nps_28d_margin_of_error,
            change AS nps_28d_change,
            CASE WHEN change IS NOT NULL THEN change_moe END AS nps_28d_change_margin_of_error,
@@ -354,10 +371,8 @@ def build_feedback_themes_weekly(con: duckdb.DuckDBPyConnection, w: Window) -> i
     SELECT week, theme, items, negative_share, avg_sentiment, items_prev_week,
            CASE WHEN items_prev_week > 0 AND NOT is_partial_week AND NOT prev_partial
                 THEN (items - items_prev_week) / items_prev_week END AS wow_change,
-           NOT is_partial_week AND trailing_weeks >= 4
-               AND items >= greatest(5, 0.01 * source_mean)
-               AND items >= 2 * trailing_mean
-               AND 2 * (sqrt(items) - sqrt(trailing_mean)) > 3.09 AS is_emerging,
+           is_emerging(items, trailing_mean, source_mean, trailing_weeks, is_partial_week)
+               AS is_emerging,
            is_partial_week
     FROM lagged WHERE week BETWEEN ? AND ? AND items > 0
     """

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import altair as alt
@@ -23,6 +23,7 @@ import duckdb
 import polars as pl
 import vl_convert
 
+from productops import alerts
 from productops.permissions import private_umask
 
 WIDTH, HEIGHT = 720, 220
@@ -34,6 +35,7 @@ class Section:
     title: str
     sentences: list[str]
     svg: str
+    table: str = ""  # an HTML table, escaped
 
 
 @dataclass
@@ -370,6 +372,120 @@ def _trust_section(con: duckdb.DuckDBPyConnection) -> Section:
     return Section("Can the numbers be trusted", sentences, _svg(chart))
 
 
+# --- Decisions ------------------------------------------------------------------------
+
+
+def _fix_first_section(con: duckdb.DuckDBPyConnection) -> Section:
+    """The latest 28-day ranking of marts.theme_impact: what to fix first, now."""
+    top = _frame(
+        con,
+        """SELECT theme, rank, nps_points_lost, nps_gap, nps_gap_margin_of_error,
+                  nps_responses_mentioning, tickets, accounts_affected, week
+           FROM marts.theme_impact
+           WHERE "window" = '28d' AND week = (SELECT max(week) FROM marts.theme_impact)
+           ORDER BY rank LIMIT 6""",
+    )
+    if top.height == 0:
+        return Section("What to fix first", ["No theme impact published yet."], "")
+    top = top.with_columns(
+        significant=(pl.col("nps_gap").abs() > pl.col("nps_gap_margin_of_error")).fill_null(False)
+    )
+    chart = (
+        alt.Chart(top)
+        .mark_bar()
+        .encode(
+            y=alt.Y("theme:N", sort="-x", title=None),
+            x=alt.X("nps_points_lost:Q", title="NPS points lost in the last 28 days"),
+            color=alt.condition("datum.significant", alt.value(RED), alt.value(GREY)),
+        )
+        .properties(width=WIDTH - 160, height=24 * top.height)
+    )
+    sentences = []
+    for row in top.head(3).iter_rows(named=True):
+        gap, moe = row["nps_gap"], row["nps_gap_margin_of_error"]
+        beyond = "beyond noise" if row["significant"] else "within noise"
+        gap_text = (
+            f"respondents who name it score {gap:+.0f} NPS against the others "
+            f"(+/- {moe:.0f}, {beyond})"
+            if gap is not None and moe is not None
+            else "too few responses to compare"
+        )
+        sentences.append(
+            f"{row['rank']}. {row['theme']}: costs {row['nps_points_lost']:.1f} NPS points; "
+            f"{gap_text}; {row['nps_responses_mentioning']} responses, {row['tickets']} "
+            f"tickets, {row['accounts_affected']} accounts."
+        )
+    return Section("What to fix first (last 28 days)", sentences, _svg(chart))
+
+
+def _seats_section(con: duckdb.DuckDBPyConnection) -> Section:
+    """Right-sizing at renewal, soonest renewal first."""
+    rows = _frame(
+        con,
+        """SELECT tool, seats, active_users_30d, recommended_seats, inactive_users_60d,
+                  savings_at_renewal::DOUBLE AS savings, currency, renewal_date,
+                  days_to_renewal, renewal_within_90d, is_stale
+           FROM marts.tool_licences WHERE date = (SELECT max(date) FROM marts.tool_licences)
+           ORDER BY renewal_within_90d DESC, savings DESC NULLS LAST""",
+    )
+    if rows.height == 0:
+        return Section("Seats to reclaim", ["No licence inventory published yet."], "")
+    saving = rows.filter(pl.col("savings") > 0)
+    sentences = []
+    for row in saving.filter(pl.col("renewal_within_90d")).iter_rows(named=True):
+        sentences.append(
+            f"{row['tool']} renews on {_fmt_day(row['renewal_date'])} (in "
+            f"{row['days_to_renewal']} days): {row['seats']} seats, {row['recommended_seats']} "
+            f"recommended, saves {row['savings']:,.0f} {row['currency']} a year."
+        )
+    by_currency = saving.group_by("currency").agg(pl.col("savings").sum()).sort("currency")
+    if by_currency.height:
+        total = ", ".join(
+            f"{r['savings']:,.0f} {r['currency']}" for r in by_currency.iter_rows(named=True)
+        )
+        sentences.append(f"Right-sizing every tool at its renewal saves {total} a year.")
+    stale = rows.filter(pl.col("is_stale"))["tool"].to_list()
+    if stale:
+        sentences.append(
+            "Stale inventory rows (the latest file's row was quarantined; the last good one "
+            f"is shown): {', '.join(stale)}."
+        )
+    header = ("tool", "seats", "used 30d", "recommended", "inactive 60d", "saves / year",
+              "renews", "days")  # fmt: skip
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f"<td>{html.escape(str(v))}</td>"
+            for v in (
+                r["tool"] + (" (stale)" if r["is_stale"] else ""),
+                r["seats"],
+                r["active_users_30d"],
+                r["recommended_seats"],
+                r["inactive_users_60d"],
+                f"{r['savings'] or 0:,.0f} {r['currency']}",
+                r["renewal_date"] or "",
+                r["days_to_renewal"] if r["days_to_renewal"] is not None else "",
+            )
+        )
+        + "</tr>"
+        for r in rows.iter_rows(named=True)
+    )
+    table = (
+        "<table><thead><tr>"
+        + "".join(f"<th>{h}</th>" for h in header)
+        + f"</tr></thead><tbody>{body}</tbody></table>"
+    )
+    return Section("Seats to reclaim at renewal", sentences, "", table)
+
+
+def _alerts_section(con: duckdb.DuckDBPyConnection, day: date) -> Section:
+    found = alerts.detect(con, day - timedelta(days=28), day)
+    sentences = [f"{_fmt_day(a.day)}: {a.sentence}" for a in found] or [
+        "No alert in the last 28 days."
+    ]
+    return Section("Alerts of the last 28 days", sentences, "")
+
+
 # --- The page -------------------------------------------------------------------------
 
 _CSS = """
@@ -377,6 +493,9 @@ body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: 
        max-width: 820px; margin: 2em auto; padding: 0 1em; }
 h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { margin-top: 1.8em; font-size: 1.2em; }
 .meta { color: #666; } .finding { margin: 0.3em 0; } svg { max-width: 100%; height: auto; }
+table { border-collapse: collapse; margin: 0.6em 0; font-size: 0.92em; }
+th, td { padding: 0.2em 0.6em; border-bottom: 1px solid #ddd; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
 """
 
 
@@ -388,6 +507,7 @@ def build_report(serving: Path, out_dir: Path) -> Report:
         if day is None:
             raise ValueError(f"{serving} has no published days yet: run the pipeline first")
         report = Report(day, out_dir / f"productops-{day.isoformat()}.html")
+        report.sections += [_fix_first_section(con), _seats_section(con), _alerts_section(con, day)]
         for build in (_nps_section, _themes_section, _social_section, _tools_section,
                       _trust_section):  # fmt: skip
             report.sections.append(build(con))
@@ -399,9 +519,11 @@ def build_report(serving: Path, out_dir: Path) -> Report:
     for section in report.sections:
         body.append(f"<section><h2>{html.escape(section.title)}</h2>")
         body += [f'<p class="finding">{html.escape(s)}</p>' for s in section.sentences]
-        body.append(
-            f'<figure role="img" aria-label="{html.escape(section.title)}">{section.svg}</figure>'
-        )
+        body.append(section.table)
+        if section.svg:
+            body.append(
+                f'<figure role="img" aria-label="{html.escape(section.title)}">{section.svg}</figure>'
+            )
         body.append("</section>")
     page = (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'

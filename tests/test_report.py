@@ -20,7 +20,8 @@ def test_the_run_writes_one_self_contained_page(sample_run: SampleRun) -> None:
     page = sample_run.paths.reports / f"productops-{sample_run.end.isoformat()}.html"
     text = page.read_text()
     assert page.stat().st_size < 1_000_000
-    assert text.count("<svg") == 5
+    assert text.count("<svg") == 6
+    assert "<table>" in text and "Productboard" in text  # the right-sizing table
     assert not re.search(r"<script|<link|<img|@import|src=", text)  # nothing to fetch
     external = set(re.findall(r"https?://[^\"' )]+", text)) - {"http://www.w3.org/2000/svg",
                                                                 "http://www.w3.org/1999/xlink"}  # fmt: skip
@@ -31,7 +32,7 @@ def test_the_run_writes_one_self_contained_page(sample_run: SampleRun) -> None:
 def test_every_planted_story_is_told_in_numbers(sample_run: SampleRun, tmp_path: Path) -> None:
     stories = sample_run.summary.stories
     report = build_report(sample_run.paths.serving, tmp_path)
-    assert report.day == sample_run.end and report.charts == 5
+    assert report.day == sample_run.end and report.charts == 6
     text = {s.title: " ".join(s.sentences) for s in report.sections}
 
     with duckdb.connect(str(sample_run.paths.serving), read_only=True) as con:
@@ -59,3 +60,13 @@ def test_every_planted_story_is_told_in_numbers(sample_run: SampleRun, tmp_path:
     tools = text["Tool adoption and licence utilisation"]
     assert re.search(r"Productboard: \d+ seats, \d+ used \(\d+ %\)", tools)
     assert "sources are trusted" in text["Can the numbers be trusted"]
+
+    # The decisions: what to fix first, seats to reclaim, the period's alerts.
+    fix = report.sections[0]
+    assert fix.title == "What to fix first (last 28 days)"
+    assert fix.sentences[0].startswith("1. pricing: costs ") and "beyond noise" in fix.sentences[0]
+    seats = text["Seats to reclaim at renewal"]
+    assert re.search(r"Right-sizing every tool at its renewal saves [\d,]+ (EUR|USD)", seats)
+    alerts = text["Alerts of the last 28 days"]
+    assert f"Social spike on {stories.incident}" in alerts
+    assert alerts.count("Social spike") == 1

@@ -1,0 +1,99 @@
+"""What a Product Ops lead should read in the serving tables of any sample company: each
+planted story found, and nothing found where none was planted. Written against the
+published tables with independent arithmetic (the contract's formulas, restated here)."""
+
+from __future__ import annotations
+
+import math
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+
+from productops.sample.company import Stories
+
+
+def adjusted_wald(p: int, d: int, n: int) -> tuple[float, float]:
+    """NPS and its 95 % margin (Rocks 2016), restated from the contract."""
+    nps = 100 * (p - d) / n
+    n_, p_, d_ = n + 3, (p + 0.75) / (n + 3), (d + 0.75) / (n + 3)
+    return nps, 100 * 1.96 * math.sqrt(((p_ + d_) - (p_ - d_) ** 2) / n_)
+
+
+def period_nps(
+    con: duckdb.DuckDBPyConnection, segment: str, value: str, first: date, last: date
+) -> tuple[float, float, int]:
+    p, d, n = con.execute(
+        "SELECT sum(promoters), sum(detractors), sum(responses) FROM marts.nps_daily "
+        "WHERE segment = ? AND segment_value = ? AND date BETWEEN ? AND ?",
+        [segment, value, first, last],
+    ).fetchall()[0]
+    nps, moe = adjusted_wald(int(p), int(d), int(n))
+    return nps, moe, int(n)
+
+
+def change_around(
+    con: duckdb.DuckDBPyConnection, st: Stories, segment: str, value: str, day: date
+) -> tuple[float, float]:
+    """NPS of the (up to) 28 days from `day` minus the (up to) 28 days before it, and the
+    margin of that difference."""
+    before, m1, _ = period_nps(
+        con, segment, value, max(st.start, day - timedelta(28)), day - timedelta(1)
+    )
+    after, m2, _ = period_nps(con, segment, value, day, min(st.end, day + timedelta(27)))
+    return after - before, math.hypot(m1, m2)
+
+
+def story_problems(serving: Path, st: Stories, scale: float) -> list[str]:
+    problems: list[str] = []
+    with duckdb.connect(str(serving), read_only=True) as con:
+
+        def q(sql: str, *params):
+            return con.execute(sql, list(params)).fetchall()
+
+        spikes = [d for (d,) in q("SELECT date FROM marts.social_sentiment_daily "
+                                  "WHERE platform = 'all' AND is_spike ORDER BY date")]  # fmt: skip
+        if spikes != [st.incident]:
+            problems.append(f"spikes {spikes}, planted {st.incident}")
+
+        change_week = st.price_change - timedelta(days=st.price_change.weekday())
+        incident_week = st.incident - timedelta(days=st.incident.weekday())
+        emerging = q("SELECT theme, week FROM marts.feedback_themes_weekly WHERE is_emerging")
+        pricing = [w for t, w in emerging if t == "pricing"]
+        if not pricing or any(not change_week <= w <= change_week + timedelta(14) for w in pricing):
+            problems.append(f"pricing emerging in {pricing}, price change {st.price_change}")
+        others = [(t, w) for t, w in emerging if t != "pricing"]
+        if any((t, w) != ("reliability", incident_week) for t, w in others):
+            problems.append(f"unplanted emerging themes {others}")
+
+        drop, moe = change_around(con, st, "all", "all", st.price_change)
+        if not drop < -moe:
+            problems.append(f"price change: NPS {drop:+.1f} +/- {moe:.1f}, not a significant drop")
+        lift, moe = change_around(con, st, "plan", st.onboarding_plan, st.onboarding_fix)
+        if not lift > moe:
+            problems.append(
+                f"onboarding fix: NPS {lift:+.1f} +/- {moe:.1f}, not a significant lift"
+            )
+        # The mart's own test: a significant 28-day drop only where the price change is.
+        drops = [d for (d,) in q("SELECT date FROM marts.nps_daily WHERE segment = 'all' "
+                                 "AND change_significant AND nps_28d_change < 0")]  # fmt: skip
+        stray = [d for d in drops if not st.price_change < d < st.price_change + timedelta(56)]
+        if stray:
+            problems.append(f"significant NPS drops away from the price change: {stray[:5]}")
+
+        licences = q("SELECT tool, utilisation, recommended_seats, savings_at_renewal, seats "
+                     "FROM marts.tool_licences WHERE date = ? ORDER BY utilisation", st.end)  # fmt: skip
+        if not licences or licences[0][0] != st.underused_tool or not licences[0][1] < 0.4:
+            problems.append(f"least used tool {licences[:1]}, planted {st.underused_tool}")
+        if any(u < 0.4 for _, u, *_ in licences[1:]):
+            problems.append(f"other tools under 40 %: {licences[1:3]}")
+
+        # After the price change (28 days of it), pricing is what to fix first, beyond noise.
+        after = st.price_change + timedelta(days=27)
+        if after <= st.end:
+            week = after - timedelta(days=after.weekday())
+            top = q('SELECT theme, nps_gap, nps_gap_margin_of_error FROM marts.theme_impact '
+                    'WHERE week = ? AND "window" = \'28d\' AND rank = 1', week)  # fmt: skip
+            if not top or top[0][0] != "pricing" or not top[0][1] < -top[0][2]:
+                problems.append(f"top theme 28 days after the price change: {top}")
+    return problems
