@@ -10,7 +10,8 @@ Each kind asks for a change, not a state, so that one story is one message:
 - the first day of a significant drop of the 28-day NPS, none in the 28 days before;
 - a theme emerging in a full week, not emerging in the 4 weeks before;
 - a source that turned untrusted (a day without records does not count when the
-  source's usual volume makes an empty day ordinary: median under 7 a day);
+  source's usual volume on that weekday makes an empty day ordinary: a median
+  over the 4 same weekdays before under 10);
 - a licence renewal within 30 days with savings at renewal.
 """
 
@@ -29,7 +30,7 @@ from productops.permissions import private_umask
 
 WEBHOOK_ENV = "PRODUCTOPS_ALERT_WEBHOOK_URL"
 REPORT_URL_ENV = "PRODUCTOPS_REPORT_BASE_URL"  # where data/reports/ is served, if it is
-EMPTY_DAY_ORDINARY_BELOW = 7  # P(no record) under Poisson is exp(-7) < 0.001 from here
+EMPTY_DAY_ORDINARY_BELOW = 10  # a median of 4 days: P(no record) under Poisson exp(-10)
 
 
 @dataclass(frozen=True)
@@ -89,8 +90,9 @@ _EMERGING = """
 """
 _UNTRUSTED = """
     WITH t AS (
-        SELECT *, median(rows_loaded) OVER (PARTITION BY source ORDER BY date RANGE BETWEEN
-                         INTERVAL 28 DAYS PRECEDING AND INTERVAL 1 DAY PRECEDING) AS usual
+        SELECT *, median(rows_loaded) OVER (PARTITION BY source, dayofweek(date) ORDER BY date
+                         RANGE BETWEEN INTERVAL 28 DAYS PRECEDING AND INTERVAL 1 DAY PRECEDING)
+                         AS usual
         FROM marts.data_trust
     ),
     judged AS (

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import duckdb
 
+from productops import alerts
 from productops.sample.company import Stories
 
 
@@ -74,13 +75,6 @@ def story_problems(serving: Path, st: Stories, scale: float) -> list[str]:
             problems.append(
                 f"onboarding fix: NPS {lift:+.1f} +/- {moe:.1f}, not a significant lift"
             )
-        # The mart's own test: a significant 28-day drop only where the price change is.
-        drops = [d for (d,) in q("SELECT date FROM marts.nps_daily WHERE segment = 'all' "
-                                 "AND change_significant AND nps_28d_change < 0")]  # fmt: skip
-        stray = [d for d in drops if not st.price_change < d < st.price_change + timedelta(56)]
-        if stray:
-            problems.append(f"significant NPS drops away from the price change: {stray[:5]}")
-
         licences = q("SELECT tool, utilisation, recommended_seats, savings_at_renewal, seats "
                      "FROM marts.tool_licences WHERE date = ? ORDER BY utilisation", st.end)  # fmt: skip
         if not licences or licences[0][0] != st.underused_tool or not licences[0][1] < 0.4:
@@ -96,4 +90,36 @@ def story_problems(serving: Path, st: Stories, scale: float) -> list[str]:
                     'WHERE week = ? AND "window" = \'28d\' AND rank = 1', week)  # fmt: skip
             if not top or top[0][0] != "pricing" or not top[0][1] < -top[0][2]:
                 problems.append(f"top theme 28 days after the price change: {top}")
+        # Right-sizing: the under-used tool's recommendation follows its real users, about
+        # 8 % of max(20, 500 x scale) employees (binomial), over a 0.9 target utilisation.
+        employees = max(20, round(500 * scale))
+        expected, sd = 0.08 * employees / 0.9, math.sqrt(employees * 0.08 * 0.92) / 0.9
+        tool = [r for r in licences if r[0] == st.underused_tool]
+        if not tool or not abs(tool[0][2] - expected) <= 4 * sd + 2 or not tool[0][3] > 0:
+            problems.append(
+                f"{st.underused_tool} right-sizing {tool}, expected about {expected:.0f}"
+            )
+
+        # One alert per planted event, none for anything else.
+        found = alerts.detect(con, None, st.end)
+    kinds: dict[str, list[alerts.Alert]] = {}
+    for a in found:
+        kinds.setdefault(a.kind, []).append(a)
+    if [a.day for a in kinds.pop("social_spike", [])] != [st.incident]:
+        problems.append(f"spike alerts {[a.key for a in found if a.kind == 'social_spike']}")
+    drops = kinds.pop("nps_drop", [])
+    if len(drops) > 1 or any(
+        not st.price_change < a.day < st.price_change + timedelta(56) for a in drops
+    ):
+        problems.append(f"NPS drop alerts {[a.key for a in drops]}")
+    if not drops and st.price_change + timedelta(days=55) <= st.end:
+        problems.append("no NPS drop alert after the price change")
+    emerging = [a.key for a in kinds.pop("emerging_theme", [])]
+    if sum(k.startswith("emerging:pricing:") for k in emerging) != 1:
+        problems.append(f"pricing emerging alerts {emerging}")
+    if any(not k.startswith(("emerging:pricing:", "emerging:reliability:")) for k in emerging):
+        problems.append(f"unplanted emerging alerts {emerging}")
+    kinds.pop("licence_renewal", None)  # the inventory's dates, not a story
+    if kinds:
+        problems.append(f"unplanted alerts {[a.key for v in kinds.values() for a in v]}")
     return problems
