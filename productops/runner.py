@@ -21,6 +21,7 @@ from dagster._core.storage.tags import (  # the public tag names for partition-r
 )
 
 from productops import permissions
+from productops.config_files import config_file
 from productops.recovery import Recovery, data_folder_lock, recover, run_tags
 from productops.settings import data_paths, settings_file
 
@@ -63,7 +64,7 @@ def ensure_dagster_home() -> Path:
         Path(home).mkdir(parents=True, exist_ok=True)
         # A home without its own config gets the project's: without it, runs launched
         # from the UI would write the warehouse concurrently (its pool limit is there).
-        project = Path(__file__).resolve().parents[1] / "config" / "dagster.yaml"
+        project = config_file("dagster.yaml")
         if project.exists() and not (Path(home) / "dagster.yaml").exists():
             with contextlib.suppress(FileExistsError):
                 (Path(home) / "dagster.yaml").symlink_to(project)
@@ -71,11 +72,17 @@ def ensure_dagster_home() -> Path:
     path = Path.cwd() / ".dagster_home"
     path.mkdir(exist_ok=True)
     link = path / "dagster.yaml"
-    if config.exists() and not link.exists():
+    if not link.exists():
         if link.is_symlink():  # left by an older version, which kept it at the top level
             link.unlink(missing_ok=True)
+        # The project's own config when run from it, else the one installed with the code.
+        target = (
+            Path("..") / "config" / "dagster.yaml"
+            if config.exists()
+            else config_file("dagster.yaml")
+        )
         with contextlib.suppress(FileExistsError):  # two runs started at once
-            link.symlink_to(Path("..") / "config" / "dagster.yaml")
+            link.symlink_to(target)
     os.environ["DAGSTER_HOME"] = str(path)
     return path
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from productops.config_files import REPO_CONFIG, config_file
+
 DATA_DIR_ENV = "PRODUCTOPS_DATA_DIR"
 PII_SALT_ENV = "PRODUCTOPS_PII_SALT"
 SOURCES = ("nps", "feedback", "social", "tool_usage", "licences")
@@ -28,8 +30,11 @@ def settings_file() -> Path:
     named = os.environ.get(SETTINGS_ENV)
     if named:
         return Path(named)
-    beside_code = Path(__file__).resolve().parents[1] / "config" / "productops.toml"
-    return beside_code if beside_code.exists() else Path.cwd() / "config" / "productops.toml"
+    beside_code = REPO_CONFIG / "productops.toml"
+    if beside_code.exists():
+        return beside_code
+    in_cwd = Path.cwd() / "config" / "productops.toml"
+    return in_cwd if in_cwd.exists() else config_file("productops.toml")
 
 
 def first_day(today: date | None = None) -> date:

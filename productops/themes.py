@@ -9,9 +9,10 @@ from pathlib import Path
 
 import duckdb
 
+from productops.config_files import config_file
 from productops.sql import literal
 
-DEFAULT_TAXONOMY = Path(__file__).resolve().parents[1] / "config" / "themes.toml"
+DEFAULT_TAXONOMY = config_file("themes.toml")
 
 
 @dataclass(frozen=True)
