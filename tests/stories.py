@@ -61,7 +61,9 @@ def story_problems(serving: Path, st: Stories, scale: float) -> list[str]:
         incident_week = st.incident - timedelta(days=st.incident.weekday())
         emerging = q("SELECT theme, week FROM marts.feedback_themes_weekly WHERE is_emerging")
         pricing = [w for t, w in emerging if t == "pricing"]
-        if not pricing or any(not change_week <= w <= change_week + timedelta(14) for w in pricing):
+        # After the change and not before: while the 4-week baseline still holds weeks
+        # before the change, pricing may stay emerging (one alert, see below).
+        if not pricing or any(not change_week <= w <= change_week + timedelta(28) for w in pricing):
             problems.append(f"pricing emerging in {pricing}, price change {st.price_change}")
         others = [(t, w) for t, w in emerging if t != "pricing"]
         if any((t, w) != ("reliability", incident_week) for t, w in others):

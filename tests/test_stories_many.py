@@ -44,4 +44,5 @@ def test_every_story_and_nothing_else(
     with dg.DagsterInstance.ephemeral() as instance:
         outcome = materialise(st.start, st.end, instance=instance)
     assert outcome.success, outcome.errors
-    assert story_problems(paths.serving, st, scale) == []
+    problems = story_problems(paths.serving, st, scale)
+    assert not problems, "\n".join(problems)
