@@ -86,6 +86,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if start > end:
         console.print(f"[red]--start {start} is after --end {end}[/red]")
         return 2
+    if args.submit:
+        return _submit(args, start, end)
     home = ensure_dagster_home()
     console.print(
         f"Materialising {start} .. {end} ({(end - start).days + 1} days); Dagster home {home}"
@@ -144,6 +146,26 @@ def cmd_run(args: argparse.Namespace) -> int:
     if report:
         console.print(f"Report: {report}")
     return 0
+
+
+def _submit(args: argparse.Namespace, start: date, end: date) -> int:
+    """Queue the run on the webserver at --url; its daemon launches it (team profile)."""
+    from productops.runner import run_status, submit
+
+    try:
+        run_id = submit(args.url, start, end, args.select)
+    except Exception as exc:  # no webserver there, a selection it does not know
+        console.print(f"[red]Could not submit the run to {args.url}: {escape(str(exc))}[/red]")
+        return 2
+    console.print(f"Queued run {run_id} for {start} .. {end} on {args.url}")
+    if not args.wait:
+        return 0
+    status = "QUEUED"
+    while status not in ("SUCCESS", "FAILURE", "CANCELED"):
+        time.sleep(2)  # a CLI waiting for a remote run: polling is all GraphQL offers
+        status = run_status(args.url, run_id)
+    console.print(f"Run {run_id}: {status}")
+    return 0 if status == "SUCCESS" else 1
 
 
 def _latest_report(paths) -> Path | None:
@@ -328,6 +350,13 @@ def parser() -> argparse.ArgumentParser:
         "group:marts or key:staging/* (default: all)",
     )
     r.add_argument("-v", "--verbose", action="store_true", help="Dagster's DEBUG logs too")
+    r.add_argument(
+        "--submit", action="store_true",
+        help="queue the run on a running webserver (its daemon launches it) instead of "
+        "executing it here",
+    )  # fmt: skip
+    r.add_argument("--url", default="http://127.0.0.1:3000", help="the webserver, for --submit")
+    r.add_argument("--wait", action="store_true", help="with --submit: wait for the run's end")
     r.set_defaults(func=cmd_run)
     by = getpass.getuser()
     a = sub.add_parser(

@@ -56,35 +56,78 @@ def resolve_selection(select: Sequence[str], graph) -> list[dg.AssetKey]:
     return keys
 
 
+PROFILE_ENV = "PRODUCTOPS_PROFILE"
+# The Dagster instance config of each profile (config/): one machine with SQLite, or the
+# team profile, PostgreSQL storage and the queued run coordinator (README: a team).
+PROFILES = {"local": "dagster.yaml", "team": "dagster.team.yaml"}
+
+
+def instance_config() -> str:
+    """The instance config file's name for `$PRODUCTOPS_PROFILE` (local by default)."""
+    profile = os.environ.get(PROFILE_ENV) or "local"
+    if profile not in PROFILES:
+        raise ValueError(f"${PROFILE_ENV} = {profile!r}: use one of {', '.join(PROFILES)}")
+    return PROFILES[profile]
+
+
 def ensure_dagster_home() -> Path:
-    """Use `$DAGSTER_HOME`, else `.dagster_home/` with the project's `config/dagster.yaml`."""
-    config = Path.cwd() / "config" / "dagster.yaml"
+    """Use `$DAGSTER_HOME`, else `.dagster_home/` (`.dagster_home_team/` for the team
+    profile), with the profile's instance config linked in as its `dagster.yaml`."""
+    name = instance_config()
+    config = Path.cwd() / "config" / name
     home = os.environ.get("DAGSTER_HOME")
     if home:
         Path(home).mkdir(parents=True, exist_ok=True)
         # A home without its own config gets the project's: without it, runs launched
         # from the UI would write the warehouse concurrently (its pool limit is there).
-        project = config_file("dagster.yaml")
+        project = config_file(name)
         if project.exists() and not (Path(home) / "dagster.yaml").exists():
             with contextlib.suppress(FileExistsError):
                 (Path(home) / "dagster.yaml").symlink_to(project)
         return Path(home)
-    path = Path.cwd() / ".dagster_home"
+    path = Path.cwd() / (".dagster_home" if name == "dagster.yaml" else ".dagster_home_team")
     path.mkdir(exist_ok=True)
     link = path / "dagster.yaml"
     if not link.exists():
         if link.is_symlink():  # left by an older version, which kept it at the top level
             link.unlink(missing_ok=True)
         # The project's own config when run from it, else the one installed with the code.
-        target = (
-            Path("..") / "config" / "dagster.yaml"
-            if config.exists()
-            else config_file("dagster.yaml")
-        )
+        target = Path("..") / "config" / name if config.exists() else config_file(name)
         with contextlib.suppress(FileExistsError):  # two runs started at once
             link.symlink_to(target)
     os.environ["DAGSTER_HOME"] = str(path)
     return path
+
+
+def submit(url: str, start: date, end: date, select: Sequence[str] | None = None) -> str:
+    """Queue the daily job for [start, end] on a running webserver (its daemon launches
+    it) instead of executing in this process. Returns the run id."""
+    from urllib.parse import urlparse
+
+    from dagster_graphql import DagsterGraphQLClient
+
+    where = urlparse(url)
+    client = DagsterGraphQLClient(
+        where.hostname or "127.0.0.1", port_number=where.port, use_https=where.scheme == "https"
+    )
+    return client.submit_job_execution(
+        "daily_refresh",
+        tags={
+            ASSET_PARTITION_RANGE_START_TAG: start.isoformat(),
+            ASSET_PARTITION_RANGE_END_TAG: end.isoformat(),
+        },
+        asset_selection=[k.split("/") for k in select] if select else None,
+    )
+
+
+def run_status(url: str, run_id: str) -> str:
+    from urllib.parse import urlparse
+
+    from dagster_graphql import DagsterGraphQLClient
+
+    where = urlparse(url)
+    client = DagsterGraphQLClient(where.hostname or "127.0.0.1", port_number=where.port)
+    return client.get_run_status(run_id).value
 
 
 def _run(
