@@ -94,8 +94,11 @@ def _tables(paths: DataPaths) -> dict[str, tuple]:
             "SELECT schema_name || '.' || table_name FROM duckdb_tables() "
             "WHERE schema_name IN ('staging', 'quarantine', 'marts') AND table_name <> 'sentiment_cache'"
         ).fetchall()
-        # An inventory row is as of its ingestion, which differs between two data folders.
+        # An inventory row is as of its ingestion, and a quarantined row keeps when it was
+        # ingested: both differ between two data folders.
         columns = {"staging.tool_licences": "* EXCLUDE (as_of)"}
+        columns |= {t: "* EXCLUDE (ingested_at)" for (t,) in names
+                    if t.startswith("quarantine.") and t != "quarantine.files"}  # fmt: skip
         return {
             t: con.execute(
                 f"SELECT count(*), sum(hash(COLUMNS({columns.get(t, '*')}))) FROM {t}"

@@ -22,22 +22,27 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("sample_run")]
 # CONTRACT.md, column for column.
 CONTRACT = {
     "nps_daily": "date segment segment_value responses promoters passives detractors nps "
-    "nps_margin_of_error nps_28d responses_28d",
+    "nps_margin_of_error nps_low nps_high nps_28d responses_28d nps_28d_margin_of_error "
+    "nps_28d_change nps_28d_change_margin_of_error change_significant",
     "nps_comments": "response_id date score category plan region channel comment themes sentiment "
     "sentiment_label",
     "feedback_themes_weekly": "week theme items negative_share avg_sentiment items_prev_week "
-    "wow_change is_emerging",
+    "wow_change is_emerging is_partial_week",
     "social_sentiment_daily": "date platform mentions positive neutral negative avg_sentiment "
     "net_sentiment engagement is_spike",
     "tool_usage_daily": "date tool dau wau mau stickiness events failed_events",
     "tool_licences": "date tool seats active_users_30d utilisation unused_seats annual_cost "
-    "cost_per_active_user owner",
+    "cost_per_active_user owner currency renewal_date days_to_renewal renewal_within_90d "
+    "inactive_users_60d recommended_seats savings_at_renewal is_stale",
     "account_voice": "account_id plan region nps_responses latest_score latest_category "
     "latest_response_at feedback_items_90d negative_feedback_share_90d top_themes_90d last_signal_at",
     "data_trust": "date source rows_loaded rows_quarantined checks_run checks_failed freshness_hours "
     "trusted notes",
     "kpi_daily": "date nps_28d nps_responses_28d feedback_items negative_feedback_share "
     "social_mentions social_net_sentiment tool_active_users licence_utilisation sources_trusted",
+    "theme_impact": "week window theme nps_responses_mentioning nps_mentioning "
+    "nps_not_mentioning nps_gap nps_gap_margin_of_error nps_points_lost tickets "
+    "accounts_affected plans_affected rank is_partial_period",
 }
 
 
