@@ -453,12 +453,9 @@ def build_theme_impact(con: duckdb.DuckDBPyConnection, w: Window) -> int:
     WITH extent AS (SELECT min(date) AS lo, max(date) AS hi FROM trusted_nps_responses),
     periods AS (
         SELECT w.d::DATE AS week, k."window", least(w.d::DATE + 6, e.hi) AS p_end,
-               CASE k."window" WHEN 'week' THEN w.d::DATE
-                    ELSE least(w.d::DATE + 6, e.hi) - k.days + 1 END AS p_start,
-               w.d::DATE + 6 > e.hi
-                   OR CASE k."window" WHEN 'week' THEN w.d::DATE
-                           ELSE least(w.d::DATE + 6, e.hi) - k.days + 1 END < e.lo
-                   AS is_partial_period
+               CASE k."window" WHEN 'week' THEN w.d::DATE ELSE p_end - k.days + 1 END
+                   AS p_start,
+               w.d::DATE + 6 > e.hi OR p_start < e.lo AS is_partial_period
         FROM extent e, generate_series(?::DATE, ?::DATE, INTERVAL 7 DAY) w(d),
              (VALUES ('week', 7), ('28d', 28), ('90d', 90)) k("window", days)
         WHERE w.d::DATE <= e.hi

@@ -99,18 +99,21 @@ def ensure_dagster_home() -> Path:
     return path
 
 
-def submit(url: str, start: date, end: date, select: Sequence[str] | None = None) -> str:
-    """Queue the daily job for [start, end] on a running webserver (its daemon launches
-    it) instead of executing in this process. Returns the run id."""
+def _graphql(url: str):  # -> DagsterGraphQLClient, imported late (only --submit needs it)
     from urllib.parse import urlparse
 
     from dagster_graphql import DagsterGraphQLClient
 
     where = urlparse(url)
-    client = DagsterGraphQLClient(
+    return DagsterGraphQLClient(
         where.hostname or "127.0.0.1", port_number=where.port, use_https=where.scheme == "https"
     )
-    return client.submit_job_execution(
+
+
+def submit(url: str, start: date, end: date, select: Sequence[str] | None = None) -> str:
+    """Queue the daily job for [start, end] on a running webserver (its daemon launches
+    it) instead of executing in this process. Returns the run id."""
+    return _graphql(url).submit_job_execution(
         "daily_refresh",
         tags={
             ASSET_PARTITION_RANGE_START_TAG: start.isoformat(),
@@ -121,13 +124,7 @@ def submit(url: str, start: date, end: date, select: Sequence[str] | None = None
 
 
 def run_status(url: str, run_id: str) -> str:
-    from urllib.parse import urlparse
-
-    from dagster_graphql import DagsterGraphQLClient
-
-    where = urlparse(url)
-    client = DagsterGraphQLClient(where.hostname or "127.0.0.1", port_number=where.port)
-    return client.get_run_status(run_id).value
+    return _graphql(url).get_run_status(run_id).value
 
 
 def _run(

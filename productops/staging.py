@@ -225,7 +225,7 @@ def _window_sql(source: Source, raw_relation: str) -> str:
     latest AS (
         -- The latest version of a key on its day: every version of a record is filed under
         -- its creation day, so a day holds whole histories, and staging a day alone is right.
-        SELECT * FROM timed {"" if not source.daily else f"QUALIFY {_newest(source, 'date')} = 1"}
+        SELECT * FROM timed {"" if not source.daily else f"QUALIFY {_newest('date')} = 1"}
     ),
     keyed AS (
         SELECT *, list_transform(json_keys(record, [{paths}]),
@@ -234,28 +234,25 @@ def _window_sql(source: Source, raw_relation: str) -> str:
     ),
     judged AS (SELECT * EXCLUDE (_duplicate_keys), {_rule_number(source)} AS _rule_no FROM keyed)
     SELECT * EXCLUDE (_rule_no), {_rule_columns(source)} FROM judged
-    {"" if source.daily else _inventory_rows(source)}
+    {"" if source.daily else _inventory_rows()}
     """
 
 
 _ORDER = "ORDER BY _version DESC NULLS LAST, ingested_at DESC, batch_id DESC, record_no DESC"
 
 
-def _newest(source: Source, *also: str) -> str:
+def _newest(*also: str) -> str:
     """SQL: a record's rank among the versions of its key (1 = newest)."""
     by = ", ".join(["coalesce(record_key, batch_id || '#' || record_no::VARCHAR)", *also])
     return f"row_number() OVER (PARTITION BY {by} {_ORDER})"
 
 
-def _inventory_rows(source: Source) -> str:
+def _inventory_rows() -> str:
     """QUALIFY for an inventory (not daily): per key, the newest good row, and the newest
     row when it is bad. A hand-kept file that breaks one row then quarantines that row
     and keeps the tool's last good one in staging (marked stale by the mart), instead
     of making the tool vanish."""
-    return (
-        f"QUALIFY {_newest(source)} = 1 OR "
-        f"(_rule_no IS NULL AND {_newest(source, '_rule_no IS NULL')} = 1)"
-    )
+    return f"QUALIFY {_newest()} = 1 OR (_rule_no IS NULL AND {_newest('_rule_no IS NULL')} = 1)"
 
 
 def _raw_relation(files: list[Path]) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -139,7 +139,5 @@ def test_no_webhook_no_alerts(published: Path, monkeypatch) -> None:
     assert isinstance(skipped, dg.SkipReason) and WEBHOOK_ENV in skipped.skip_message
 
 
-def date_of(key: str):
-    from datetime import date
-
+def date_of(key: str) -> date:
     return date.fromisoformat(key.rsplit(":", 1)[1])
