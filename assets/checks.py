@@ -16,6 +16,12 @@ import duckdb
 from dagster._core.definitions.asset_checks.asset_check_evaluation import (  # no public path
     AssetCheckEvaluationTargetMaterializationData,
 )
+from dagster._core.events import (  # no public path for a batch of step events
+    DagsterEvent,
+    DagsterEventBatchMetadata,
+    DagsterEventType,
+    generate_event_batch_id,
+)
 
 from assets.marts import mart_key
 from assets.staging import WAREHOUSE_POOL, staging_key
@@ -66,13 +72,17 @@ def report_per_day(
 
     A run over a range of days returns one result that Dagster files under no partition,
     so the UI showed every partitioned check as not run ("0 / 9 passed") after a
-    backfill that passed them all. Each day's own outcome is logged on its partition.
+    backfill that passed them all. Each day's own outcome is logged on its partition, as
+    one batch of events (stored in one transaction, productops/dagster_storage.py) the
+    way Dagster logs a step's per-partition materializations; `log_event` has no batch.
     """
     if context.has_partition_key or not context.has_partition_key_range:
         return  # one day: Dagster files the returned result under it
     days = [d for d in outcome.days if d.day is not None]
     targets = _targets(context, asset_key, [d.day.isoformat() for d in days])
-    for day in days:
+    step = context.op_execution_context.get_step_execution_context()
+    batch = generate_event_batch_id()
+    for i, day in enumerate(days):
         key = day.day.isoformat()
         evaluation = dg.AssetCheckEvaluation(
             asset_key=asset_key, check_name=outcome.name, passed=day.passed,
@@ -82,7 +92,14 @@ def report_per_day(
             description=day.detail or f"{outcome.name} passed on {key}",
             blocking=blocking, partition=key,
         )  # fmt: skip
-        context.op_execution_context.log_event(evaluation)
+        event = DagsterEvent.from_step(
+            DagsterEventType.ASSET_CHECK_EVALUATION, step, evaluation,
+            message=f"Asset check '{outcome.name}' on '{asset_key.to_user_string()}' "
+            + ("passed." if day.passed else "did not pass.")
+            + f" Description: '{evaluation.description}'",  # Dagster's own wording
+            batch_metadata=DagsterEventBatchMetadata(batch, i == len(days) - 1),
+        )  # fmt: skip
+        context.op_execution_context._events.append(event)  # what `log_event` also does
 
 
 def _severity(name: str) -> dg.AssetCheckSeverity:

@@ -54,3 +54,68 @@ def test_runs_beyond_the_open_limit_close_the_oldest_files(tmp_path: Path) -> No
         assert len(storage._engines) <= OPEN_SHARDS
         for run in runs:  # every run's events are still there, open file or not
             assert instance.get_records_for_run(run.run_id).records
+
+
+DAYS = dg.DailyPartitionsDefinition(start_date="2026-01-01", end_date="2026-01-31")
+
+
+@dg.asset(partitions_def=DAYS, backfill_policy=dg.BackfillPolicy.single_run())
+def daily() -> None:
+    return None  # one run over the range: a materialization per day, as one batch
+
+
+def _materialize_january(instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
+    return dg.materialize(
+        [daily],
+        instance=instance,
+        tags={
+            "dagster/asset_partition_range_start": "2026-01-01",
+            "dagster/asset_partition_range_end": "2026-01-30",
+        },
+    )
+
+
+def _january(instance: dg.DagsterInstance) -> list[str]:
+    records = instance.fetch_materializations(daily.key, limit=1000).records
+    return sorted(r.partition_key for r in records)
+
+
+def test_a_steps_materializations_are_committed_together(tmp_path: Path) -> None:
+    from sqlalchemy import event
+
+    with dg.DagsterInstance.from_config(str(_home(tmp_path))) as instance:
+        storage = instance.event_log_storage
+        commits: list[str] = []
+        engine = storage._engine
+        seen: set[int] = set()
+
+        def counting(shard: str):
+            found = engine(shard)
+            if id(found) not in seen:
+                seen.add(id(found))
+                event.listen(found, "commit", lambda conn: commits.append(shard))
+            return found
+
+        storage._engine = counting
+        assert _materialize_january(instance).success
+        assert _january(instance) == [f"2026-01-{d:02d}" for d in range(1, 31)]
+        # 30 planned and 30 materialization events, two or three commits each one by
+        # one; batched, the run writes fewer commits than it has days.
+        assert len(commits) < 30
+
+
+def test_a_batch_that_fails_is_stored_once_event_by_event(tmp_path: Path, monkeypatch) -> None:
+    failed = []
+    store_asset_event = PooledSqliteEventLogStorage._store_asset_event
+
+    def fail_once(self, conn, event, event_id):
+        if not failed and getattr(self._batch, "connections", None):
+            failed.append(event)
+            raise OSError("disk hiccup")
+        return store_asset_event(self, conn, event, event_id)
+
+    monkeypatch.setattr(PooledSqliteEventLogStorage, "_store_asset_event", fail_once)
+    with dg.DagsterInstance.from_config(str(_home(tmp_path))) as instance:
+        assert _materialize_january(instance).success
+        assert failed  # a batch did fail, was rolled back, and Dagster stored it singly
+        assert _january(instance) == [f"2026-01-{d:02d}" for d in range(1, 31)]  # no doubles
