@@ -1,18 +1,23 @@
 """Great Expectations 1.x, called directly on a window's rows (the pandas path).
 
-GX is imported on first use only: importing it costs four to six seconds (scipy.stats,
-altair, its whole data context), which every load of the code location would otherwise
-pay; pandas (a second) likewise. Importing it in a background thread while staging
-runs was tried and gained nothing on two cores: the import holds the GIL. A whole suite is validated in one call (several
-times faster than one expectation per call), with GX's batch fingerprinting and
-progress bars turned off. GX's SQL path does not work on DuckDB (GX issues 10738 and
+GX is imported on first use only: importing it costs three seconds (pandas, its whole
+data context), which every load of the code location would otherwise pay; it cost
+nearly five before `_deferred` kept scipy.stats and altair out of it. Importing it in a
+background thread while staging runs was tried and gained nothing on two cores: the
+import holds the GIL. A whole suite is validated in one call (several times faster
+than one expectation per call), with GX's batch fingerprinting and progress bars
+turned off. GX's SQL path does not work on DuckDB (GX issues 10738 and
 11579), so whole-table checks are SQL in DuckDB instead (see `checks.py`).
 """
 
 from __future__ import annotations
 
+import importlib
+import sys
 import threading
-from collections.abc import Callable
+import types
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -22,12 +27,48 @@ if TYPE_CHECKING:
 _lock = threading.Lock()
 _context: Any = None
 
+# Imported by GX at import time for expectations productops does not use (KL divergence,
+# KS tests) and their charts: 1.8 s of every validating process, measured.
+NOT_NEEDED_BY_GX = ("scipy.stats", "altair")
+
+
+class _Deferred(types.ModuleType):
+    """A stand-in for a module: the real one is imported on first attribute access."""
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr.startswith("__"):
+            raise AttributeError(attr)  # the import system asks for dunders; not a use
+        if sys.modules.get(self.__name__) is self:
+            del sys.modules[self.__name__]
+        return getattr(importlib.import_module(self.__name__), attr)
+
+
+@contextmanager
+def _deferred(names: tuple[str, ...]) -> Iterator[None]:
+    """Modules imported while this is open get stand-ins for `names` (GX keeps them; a
+    use loads the real module); afterwards they import normally for everyone else.
+
+    Written by hand: GX has no setting for it, and importlib's `LazyLoader` does not
+    help here, because Python 3.11's import system reads a lazy module's `__spec__` on
+    every `from scipy import stats`, which loads it.
+    """
+    placed = [n for n in names if n not in sys.modules]
+    for name in placed:
+        sys.modules[name] = _Deferred(name)
+    try:
+        yield
+    finally:
+        for name in placed:
+            if isinstance(sys.modules.get(name), _Deferred):
+                del sys.modules[name]
+
 
 def _gx() -> Any:
     """The GX module and an ephemeral context, set up once per process."""
     global _context
     with _lock:
-        import great_expectations as gx
+        with _deferred(NOT_NEEDED_BY_GX):
+            import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
         from great_expectations.execution_engine import pandas_execution_engine
 
