@@ -30,7 +30,7 @@ from productops import encodings, sql
 from productops.printable import printable
 from productops.settings import MAX_FILE_MB_ENV, DataPaths, max_landing_bytes
 from productops.sources import Source
-from productops.sources.base import plausible_created
+from productops.sources.base import extract_fields, parsed_once, plausible_created, text_fields
 
 LOG = logging.getLogger(__name__)
 SUPPORTED = (".jsonl", ".ndjson", ".json", ".csv", ".parquet")
@@ -321,28 +321,36 @@ def _dated_records_sql(source: Source, columns: list[str]) -> str:
     """The records of `landing_records` with provenance, key and the raw day they go to.
 
     Parameters: shape, ingestion time, source, shape, batch id, ingestion time, file.
-    Each record's JSON is checked once (`_valid`), then its key and time read from it.
-    A reader that could not make a record of a row (a ragged CSV row) says why in
-    `reader_error`; staging quarantines such a row with that reason.
+    Each record's JSON is parsed twice: `TRY(json_type(...))` says whether it is JSON
+    and an object at all, then one `json_extract_string` reads every field its key and
+    creation time need (`parsed_once`). A reader that could not make a record of a row
+    (a ragged CSV row) says why in `reader_error`; staging quarantines such a row with
+    that reason.
     """
     reader_error = "reader_error" if "reader_error" in columns else "NULL::VARCHAR"
+    fields = text_fields(source.key, source.created)
+    key, created = (parsed_once(e, fields) for e in (source.key, source.created))
     return f"""
         WITH landed AS (
             SELECT record_no, record, ? AS shape, ?::TIMESTAMP AS ingested_at,
-                   {reader_error} AS reader_error, json_valid(record) AS _valid
+                   {reader_error} AS reader_error, TRY(json_type(record)) AS _type
             FROM landing_records
+        ),
+        parsed AS (
+            SELECT *, CASE WHEN _type = 'OBJECT' THEN {extract_fields(fields)} END AS _f
+            FROM landed
         ),
         typed AS (
             SELECT ?::VARCHAR AS source, ?::VARCHAR AS shape, ?::VARCHAR AS batch_id,
                    ?::TIMESTAMP AS ingested_at, ?::VARCHAR AS file,
                    record_no::BIGINT AS record_no,
-                   CASE WHEN _valid THEN TRY(({source.key})::VARCHAR) END AS record_key,
-                   CASE WHEN _valid THEN TRY(({source.created})::TIMESTAMP) END AS created,
+                   CASE WHEN _type = 'OBJECT' THEN TRY(({key})::VARCHAR) END AS record_key,
+                   CASE WHEN _type = 'OBJECT' THEN TRY(({created})::TIMESTAMP) END AS created,
                    record,
                    CASE WHEN reader_error IS NOT NULL THEN reader_error
-                        WHEN _valid AND json_type(record) = 'OBJECT' THEN NULL
+                        WHEN _type = 'OBJECT' THEN NULL
                         ELSE 'not a JSON object' END AS parse_error
-            FROM landed
+            FROM parsed
         )
         SELECT * EXCLUDE (created),
                CASE WHEN {plausible_created("created")} THEN created::DATE

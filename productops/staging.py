@@ -9,7 +9,6 @@ and a failure leaves the previous state in place.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
@@ -21,7 +20,13 @@ from productops import ledger
 from productops.ingest import Batch, Manifest, backfill_people
 from productops.settings import DataPaths
 from productops.sources import SOURCES, Rule, Source
-from productops.sources.base import EARLIEST_CREATED, plausible_created
+from productops.sources.base import (
+    EARLIEST_CREATED,
+    extract_fields,
+    parsed_once,
+    plausible_created,
+    text_fields,
+)
 from productops.sql import literal, table_columns, use_known_names
 
 # The raw lake's columns (see `productops.ingest`), for windows that have no file yet.
@@ -201,22 +206,12 @@ def _rule_columns(source: Source) -> str:
     return f"{names} AS _rule, {fields} AS _field, CASE _rule_no {reason} END AS _reason"
 
 
-# A field read as text from the record's JSON: DuckDB parses the whole text again for
-# every such read, a dozen times per record for most sources.
-_FIELD = re.compile(r"(?<![\w.])record->>'(\$(?:[^']|'')*)'")
-
-
 def _fields(source: Source) -> list[str]:
-    """Every JSON path the source's staging SQL reads as text, in a fixed order."""
-    texts = [source.created, source.version, source.columns, source.redacted_record()]
-    texts += [f"{r.when} {r.value}" for r in _base_rules(source)]
-    return sorted({path for text in texts for path in _FIELD.findall(text)})
-
-
-def _parsed_once(sql_text: str, fields: list[str]) -> str:
-    """`sql_text` with each `record->>'$.path'` read from `_f`, the record's fields
-    extracted in one parse (`json_extract_string` with a list of paths) by `_window_sql`."""
-    return _FIELD.sub(lambda m: f"_f[{fields.index(m.group(1)) + 1}]", sql_text)
+    """Every JSON path the source's staging SQL reads as text (see `parsed_once`)."""
+    rules = [f"{r.when} {r.value}" for r in _base_rules(source)]
+    return text_fields(
+        source.created, source.version, source.columns, source.redacted_record(), *rules
+    )
 
 
 def _window_sql(source: Source, raw_relation: str) -> str:
@@ -224,17 +219,12 @@ def _window_sql(source: Source, raw_relation: str) -> str:
 
     Written for speed on millions of records: the JSON text is kept once (`record`, NULL
     when it did not parse; `raw_record` only then), parsed once for every field the
-    source reads as text (`_f`, see `_parsed_once`), every object's keys are listed in
+    source reads as text (`_f`, see `parsed_once`), every object's keys are listed in
     one parse, and each rule is tested once (`_rule_no`): 35 s -> 10 s for 1.6 M Okta
     events, then the staging select 5.7 s -> 2.3 s with `_f`.
     """
     paths = ", ".join(literal(p) for p in _object_paths(source))
     fields = _fields(source)
-    extracted = (
-        f"json_extract_string(record, [{', '.join(literal(f) for f in fields)}])"
-        if fields
-        else "NULL::VARCHAR[]"
-    )
     judged = f"""
     timed AS (
         SELECT *, TRY(({source.created})::TIMESTAMP) AS created_at,
@@ -263,8 +253,8 @@ def _window_sql(source: Source, raw_relation: str) -> str:
                CASE WHEN parse_error IS NULL THEN record END AS record
         FROM raw
     ),
-    versions AS (SELECT *, CASE WHEN record IS NOT NULL THEN {extracted} END AS _f FROM parsed),
-    {_parsed_once(judged, fields)}
+    versions AS (SELECT *, CASE WHEN record IS NOT NULL THEN {extract_fields(fields)} END AS _f FROM parsed),
+    {parsed_once(judged, fields)}
     """
 
 
@@ -299,7 +289,7 @@ def _staging_select(source: Source) -> str:
     # An inventory's staged row may stand for a key whose newest row is quarantined:
     # its key tells the two apart (reconcile, marts.tool_licences' is_stale).
     key = "" if source.daily else "record_key AS _key, "
-    return _parsed_once(
+    return parsed_once(
         f"""
         SELECT {source.columns},
                date, {key}batch_id AS _batch_id, file AS _file, record_no AS _record_no
@@ -374,7 +364,7 @@ def build_staging(
     staging_table = f"staging.{source.table}"
     quarantine_table = f"quarantine.{source.name}"
     staging_select = _staging_select(source)
-    quarantine_select = _parsed_once(
+    quarantine_select = parsed_once(
         f"""
         SELECT {QUARANTINE_COLUMNS},
                CASE WHEN record IS NULL THEN redact(raw_record, NULL)
