@@ -18,20 +18,26 @@ _READ_PATH = re.compile(r"record\s*->>?\s*'\$\.((?:[^']|'')+)'")
 _SEGMENT = re.compile(r'"[^"]*"|[^.]+')
 
 
-# A field read as text from the record's JSON text. DuckDB parses the whole text again
-# for every such read: a dozen times per record for most sources' staging.
+# A field read as text from the record's JSON text, and the items of an array field
+# (`json_extract(record, '$.target[*]')`). DuckDB parses the whole text again for every
+# such read: a dozen times per record for most sources' staging.
 _TEXT_FIELD = re.compile(r"(?<![\w.])record->>'(\$(?:[^']|'')*)'")
+_ITEMS = re.compile(r"\b(json_extract(?:_string)?)\(record, '(\$(?:[^'\[]|'')*)\[\*\]'\)")
 
 
 def text_fields(*sql_texts: str) -> list[str]:
-    """Every JSON path these SQL texts read as text from `record`, in a fixed order."""
-    return sorted({path for text in sql_texts for path in _TEXT_FIELD.findall(text)})
+    """Every JSON path these SQL texts read from `record` (see `parsed_once`), in order."""
+    found = {path for text in sql_texts for path in _TEXT_FIELD.findall(text)}
+    found |= {path for text in sql_texts for _, path in _ITEMS.findall(text)}
+    return sorted(found)
 
 
 def parsed_once(sql_text: str, fields: list[str]) -> str:
-    """`sql_text` reading each `record->>'$.path'` from `_f` instead: the record's
-    `fields`, extracted in one parse by `extract_fields` (the caller's CTE)."""
-    return _TEXT_FIELD.sub(lambda m: f"_f[{fields.index(m.group(1)) + 1}]", sql_text)
+    """`sql_text` reading its fields from `_f` instead of `record`: the record's `fields`
+    extracted as text in one parse by `extract_fields` (the caller's CTE). An array's
+    items are then read from the array's own (short) text."""
+    text = _TEXT_FIELD.sub(lambda m: f"_f[{fields.index(m.group(1)) + 1}]", sql_text)
+    return _ITEMS.sub(lambda m: f"{m.group(1)}(_f[{fields.index(m.group(2)) + 1}], '$[*]')", text)
 
 
 def extract_fields(fields: list[str]) -> str:
