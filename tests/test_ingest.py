@@ -91,3 +91,21 @@ def test_an_unreadable_file_is_reported_and_the_other_files_still_flow(paths) ->
     assert rejected.status == "rejected"
     assert str(bad) in (rejected.reason or "")
     assert raw_rows(paths) == [("2026-03-02", "1", 1)]
+
+
+def test_files_written_side_by_side_are_recorded_in_order_and_a_twin_in_the_same_drop_once(
+    paths,
+) -> None:
+    for i in range(7):  # more files than ingest writes at once
+        write_jsonl(
+            paths, "nps", f"export-{i}.jsonl", [response(10 * i + j, day=i) for j in (1, 2)]
+        )
+    write_jsonl(paths, "nps", "export-3.jsonl.bak.jsonl", [response(31, 3), response(32, 3)])
+    write_jsonl(paths, "nps", "export-5-broken.jsonl", ["{not json"])
+    report = ingest_source(paths, NPS, now=ARRIVED)
+    assert [b.file for b in report.new] == sorted(b.file for b in report.new)
+    # The twin sorts after the original: the original is ingested, the twin is the duplicate.
+    assert report.duplicates == ["landing/nps/export-3.jsonl.bak.jsonl"]
+    assert len(raw_rows(paths)) == 7 * 2 + 1  # the broken file: one unreadable record kept
+    manifest = Manifest(paths, "nps").batches()
+    assert {b.batch_id for b in report.new} == set(manifest)
