@@ -9,6 +9,7 @@ and a failure leaves the previous state in place.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
@@ -296,7 +297,7 @@ def _staging_select(source: Source) -> str:
     # An inventory's staged row may stand for a key whose newest row is quarantined:
     # its key tells the two apart (reconcile, marts.tool_licences' is_stale).
     key = "" if source.daily else "record_key AS _key, "
-    return parsed_once(
+    select = parsed_once(
         f"""
         SELECT {source.columns},
                date, {key}batch_id AS _batch_id, file AS _file, record_no AS _record_no
@@ -304,6 +305,16 @@ def _staging_select(source: Source) -> str:
     """,
         _fields(source),
     )
+    if _RECORD.search(select):  # window_rows keeps the text of quarantined records only
+        raise ValueError(
+            f"source {source.name}: its columns read `record` other than as "
+            "record->>'$.path' or json_extract[_string](record, '$.path[*]'); staged rows "
+            "have only the fields those name (`_f`)"
+        )
+    return select
+
+
+_RECORD = re.compile(r"(?<![\w.])record\b")
 
 
 def raw_days(paths: DataPaths, source: Source) -> list[date]:

@@ -200,3 +200,18 @@ def test_quarantine_keeps_the_record_for_repair_but_not_the_person(paths) -> Non
     assert kept["comment"] == "Call [name] on [phone] or [email]"
     assert "x@example.com" not in records["invalid_json"]
     assert "ada" not in str(records).lower() and "555" not in str(records)
+
+
+def test_a_source_reading_the_record_in_a_way_staging_cannot_serve_is_refused() -> None:
+    import dataclasses
+
+    import pytest
+
+    from productops.sources import SOURCES
+    from productops.staging import _staging_select
+
+    for name in SOURCES:
+        _staging_select(SOURCES[name])  # every shipped source reads through `_f`
+    odd = dataclasses.replace(SOURCES["nps"], columns="json_keys(record) AS keys")
+    with pytest.raises(ValueError, match="source nps: its columns read `record`"):
+        _staging_select(odd)
