@@ -3,6 +3,11 @@
 A source is a set of SQL expressions over one raw record (`record`, the original
 JSON text): how to find its natural key and creation time (which pick its raw
 partition), how to type it for staging, and the rules that send it to quarantine.
+
+Read a field as `record->>'$.path'` and an array's items as
+`json_extract(record, '$.path[*]')`: ingest and staging turn every such read into one
+parse of the record (`parsed_once`). Staging refuses `columns` that read `record` in
+another way, since staged rows keep only those fields, not the text.
 """
 
 from __future__ import annotations
