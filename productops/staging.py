@@ -207,6 +207,11 @@ def _rule_columns(source: Source) -> str:
     return f"{names} AS _rule, {fields} AS _field, CASE _rule_no {reason} END AS _reason"
 
 
+# `record` itself (not `raw_record`, `record_key`, ...): what window rows keep for
+# quarantined records only.
+_RECORD = re.compile(r"(?<![\w.])record\b")
+
+
 def _fields(source: Source) -> list[str]:
     """Every JSON path the source's staging SQL reads as text (see `parsed_once`)."""
     rules = [f"{r.when} {r.value}" for r in _base_rules(source)]
@@ -312,9 +317,6 @@ def _staging_select(source: Source) -> str:
             "have only the fields those name (`_f`)"
         )
     return select
-
-
-_RECORD = re.compile(r"(?<![\w.])record\b")
 
 
 def raw_days(paths: DataPaths, source: Source) -> list[date]:

@@ -109,3 +109,41 @@ def test_files_written_side_by_side_are_recorded_in_order_and_a_twin_in_the_same
     assert len(raw_rows(paths)) == 7 * 2 + 1  # the broken file: one unreadable record kept
     manifest = Manifest(paths, "nps").batches()
     assert {b.batch_id for b in report.new} == set(manifest)
+
+
+def test_a_machine_error_fails_the_source_and_leaves_the_files_not_started(
+    paths, monkeypatch
+) -> None:
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    import pytest
+
+    from productops import ingest
+
+    for i in range(12):
+        write_jsonl(paths, "nps", f"export-{i:02}.jsonl", [response(i, day=i % 5)])
+    started, cancelled = [], threading.Event()
+    write_batch = ingest._write_batch
+
+    def disk_full(con, paths_, source, batch, *rest) -> None:
+        started.append(batch.file)
+        if batch.file.endswith("export-00.jsonl"):
+            raise OSError(28, "No space left on device")
+        cancelled.wait()  # the other workers hold their file until the rest is cancelled
+        write_batch(con, paths_, source, batch, *rest)
+
+    class Pool(ThreadPoolExecutor):
+        def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+            super().shutdown(wait=False, cancel_futures=cancel_futures)
+            cancelled.set()
+            super().shutdown(wait=wait)
+
+    monkeypatch.setattr(ingest, "_write_batch", disk_full)
+    monkeypatch.setattr(ingest, "ThreadPoolExecutor", Pool)
+    with pytest.raises(OSError, match="No space left"):
+        ingest_source(paths, NPS, now=ARRIVED)
+    # `Executor.map` cancels what has not started when its results raise; the failed
+    # file's worker may take one more file before that, no more.
+    assert len(started) <= ingest.INGEST_THREADS + 1 < 12
+    assert Manifest(paths, "nps").batches() == {}  # none recorded: a retry ingests them all
