@@ -17,7 +17,7 @@ from assets.raw import OWNERS
 from assets.staging import WAREHOUSE_POOL, staging_key
 from pipelines.partitions import DAILY, window_dates
 from pipelines.policies import FOLLOW, FRESH_DAILY, GATED
-from productops import ledger, marts, overrides
+from productops import ledger, marts, overrides, sql
 from productops.sources import SOURCES
 from productops.staging import days_of
 from productops.themes import load_taxonomy
@@ -117,11 +117,10 @@ def mart_asset(spec: MartSpec) -> dg.AssetsDefinition:
             overrides.restore_days(con, days - late)
             rows = sum(spec.build(con, marts.Window(a, b)) for a, b in ledger.day_ranges(days))
             # Recorded after the build: a crash in between rebuilds the same days next time.
-            con.execute("BEGIN TRANSACTION")
-            ledger.record_built(con, table, start, end)
-            ledger.record_changes(con, table, days)
-            ledger.record_consumed(con, table, seen)
-            con.execute("COMMIT")
+            with sql.transaction(con):
+                ledger.record_built(con, table, start, end)
+                ledger.record_changes(con, table, days)
+                ledger.record_consumed(con, table, seen)
             if late:
                 context.log.info(
                     f"Rebuilt {len(late)} earlier day(s) that late upstream changes reach: "

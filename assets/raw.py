@@ -42,6 +42,9 @@ def raw_asset(source: Source) -> dg.AssetsDefinition:
         partitions_def=DAILY if source.daily else None,
         backfill_policy=dg.BackfillPolicy.single_run() if source.daily else None,
         retry_policy=dg.RetryPolicy(max_retries=2, delay=5, jitter=dg.Jitter.PLUS_MINUS),
+        # One run at a time writes a source's lake (two workers would both take a new
+        # landing file for theirs); sources still ingest side by side.
+        pool=f"raw_lake_{source.name}",
         # Which connector a source needs differs by source, so resources are named here.
         required_resource_keys={"data", api_key} if api_key else {"data"},
         automation_condition=RAW,

@@ -7,8 +7,10 @@ the warehouse (schema `ops`) turn that into incremental work:
 - `ops.merged_batches`: the raw batches staging has merged. A batch in the manifest
   but not here is *pending*: staging re-stages every day it touched, whichever run
   it is, so a ticket created on day 1 and solved on day 20 reaches staging on day 20.
-- `ops.day_changes`: an append-only log of (table, day) rebuilt, numbered by a
-  sequence. Each mart keeps, in `ops.consumed`, the last change it read of each
+- `ops.day_changes`: an append-only log of (table, day) rebuilt, numbered one past
+  the last number (not a sequence: a DuckLake warehouse has none; two workers writing
+  one table conflict, and the second numbers again after the first). Each mart keeps,
+  in `ops.consumed`, the last change it read of each
   upstream table, and rebuilds the days those changes reach through its look-back.
 
 Both are written in the same transaction as the table they describe, so a crash
@@ -27,7 +29,6 @@ DDL = """
 CREATE SCHEMA IF NOT EXISTS ops;
 CREATE TABLE IF NOT EXISTS ops.merged_batches (
     source VARCHAR, batch_id VARCHAR, merged_at TIMESTAMP DEFAULT current_timestamp);
-CREATE SEQUENCE IF NOT EXISTS ops.change_seq;
 CREATE TABLE IF NOT EXISTS ops.day_changes (
     change_id BIGINT, table_name VARCHAR, date DATE, changed_at TIMESTAMP DEFAULT current_timestamp);
 CREATE TABLE IF NOT EXISTS ops.consumed (consumer VARCHAR, upstream VARCHAR, change_id BIGINT);
@@ -74,7 +75,8 @@ def record_changes(con: duckdb.DuckDBPyConnection, table: str, days: Iterable[da
         return
     con.execute(
         "INSERT INTO ops.day_changes (change_id, table_name, date) "
-        "SELECT (SELECT nextval('ops.change_seq')), ?, unnest(?::DATE[])",
+        "SELECT (SELECT coalesce(max(change_id), 0) + 1 FROM ops.day_changes), ?, "
+        "unnest(?::DATE[])",
         [table, listed],
     )
 

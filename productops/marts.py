@@ -19,8 +19,8 @@ import duckdb
 
 from productops import ledger
 from productops.quality.results import RESULTS_DDL
-from productops.sentiment import CACHE, LABEL_MACRO, ensure_scored
-from productops.sql import table_columns
+from productops.sentiment import LABEL_MACRO, SCORES, ensure_scored
+from productops.sql import table_columns, transaction
 from productops.staging import REJECTED_FILES_DDL
 from productops.themes import Taxonomy
 
@@ -193,17 +193,12 @@ def _replace(
 ) -> int:
     """Swap the rows of `where` for the select's rows, in one transaction. Returns rows written."""
     _ensure(con, table)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute(f"DELETE FROM marts.{table} WHERE {where}", where_params or [])
         con.execute(f"INSERT INTO marts.{table} BY NAME {select}", params)
         written = con.execute(
             f"SELECT count(*) FROM marts.{table} WHERE {where}", where_params or []
         ).fetchall()[0][0]
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     return int(written)
 
 
@@ -290,7 +285,7 @@ def build_nps_comments(con: duckdb.DuckDBPyConnection, w: Window) -> int:
     SELECT response_id, date, score, category, plan, region, channel, comment,
            themes(comment) AS themes, s.compound AS sentiment,
            sentiment_label(s.compound) AS sentiment_label
-    FROM trusted_nps_responses r LEFT JOIN {CACHE} s ON s.text_hash = md5(r.comment)
+    FROM trusted_nps_responses r LEFT JOIN {SCORES} s ON s.text_hash = md5(r.comment)
     WHERE date BETWEEN ? AND ? AND nullif(trim(comment), '') IS NOT NULL
     """
     return _replace(con, "nps_comments", select, [w.start, w.end], where_params=[w.start, w.end])
@@ -308,7 +303,7 @@ def build_feedback_items(con: duckdb.DuckDBPyConnection, w: Window) -> int:
            account_id, plan, created_at, {_FEEDBACK_TEXT} AS text,
            themes({_FEEDBACK_TEXT}) AS themes, s.compound AS sentiment,
            sentiment_label(s.compound) AS sentiment_label
-    FROM trusted_feedback f LEFT JOIN {CACHE} s ON s.text_hash = md5({_FEEDBACK_TEXT})
+    FROM trusted_feedback f LEFT JOIN {SCORES} s ON s.text_hash = md5({_FEEDBACK_TEXT})
     WHERE date BETWEEN ? AND ? AND NOT is_deleted
     """
     return _replace(con, "feedback_items", select, [w.start, w.end], where_params=[w.start, w.end])
@@ -389,7 +384,7 @@ def build_social_sentiment_daily(con: duckdb.DuckDBPyConnection, w: Window) -> i
     WITH m AS (
         SELECT date, platform, sentiment_label(s.compound) AS label, s.compound,
                points + num_comments AS engagement
-        FROM trusted_social_mentions x LEFT JOIN {CACHE} s ON s.text_hash = md5(x.text)
+        FROM trusted_social_mentions x LEFT JOIN {SCORES} s ON s.text_hash = md5(x.text)
         WHERE date BETWEEN ? AND ?
     ),
     per AS (SELECT * FROM m UNION ALL SELECT date, 'all', label, compound, engagement FROM m),

@@ -24,6 +24,7 @@ from productops import ledger
 from productops.marts import DDL, contract_columns
 from productops.quality.results import RESULTS_DDL
 from productops.sources import SOURCES
+from productops.sql import transaction
 
 ACCEPTED = "accepted:"
 REVOKED = "revoked:"
@@ -143,22 +144,21 @@ def withdraw(
     ledger.ensure(con)
     con.execute(WITHDRAWN_DDL)
     deleted = 0
-    con.execute("BEGIN TRANSACTION")
-    for table, column in DAY_COLUMNS.items():
-        found = con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'marts' AND table_name = ?",
-            [table],
-        ).fetchall()[0][0]
-        if found:
-            deleted += con.execute(
-                f"DELETE FROM marts.{table} WHERE {column} BETWEEN ? AND ?", [start, end]
+    with transaction(con):
+        for table, column in DAY_COLUMNS.items():
+            found = con.execute(
+                "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'marts' AND table_name = ?",
+                [table],
             ).fetchall()[0][0]
-    con.execute(
-        "INSERT INTO ops.withdrawn_days SELECT d::DATE, ?, ?, ? "
-        "FROM generate_series(?::DATE, ?::DATE, INTERVAL 1 DAY) t(d)",
-        [reason, by, now.replace(tzinfo=None), start, end],
-    )
-    con.execute("COMMIT")
+            if found:
+                deleted += con.execute(
+                    f"DELETE FROM marts.{table} WHERE {column} BETWEEN ? AND ?", [start, end]
+                ).fetchall()[0][0]
+        con.execute(
+            "INSERT INTO ops.withdrawn_days SELECT d::DATE, ?, ?, ? "
+            "FROM generate_series(?::DATE, ?::DATE, INTERVAL 1 DAY) t(d)",
+            [reason, by, now.replace(tzinfo=None), start, end],
+        )
     return deleted
 
 

@@ -13,6 +13,10 @@ import duckdb
 import polars as pl
 
 CACHE = "marts.sentiment_cache"
+# The cache as marts join it: one score per text. The table has no primary key (a
+# DuckLake warehouse has none), and two workers scoring the same new text at once may
+# both add it; VADER gives both the same score.
+SCORES = f"(SELECT text_hash, min(compound) AS compound FROM {CACHE} GROUP BY text_hash)"
 # Below this many new texts, starting worker processes costs more than it saves.
 PARALLEL_FROM = 5_000
 
@@ -46,9 +50,7 @@ def ensure_scored(
 ) -> int:
     """Score the texts of `texts_query` (one column `t`) that the cache lacks. Returns how many."""
     con.execute("CREATE SCHEMA IF NOT EXISTS marts")
-    con.execute(
-        f"CREATE TABLE IF NOT EXISTS {CACHE} (text_hash VARCHAR PRIMARY KEY, compound DOUBLE)"
-    )
+    con.execute(f"CREATE TABLE IF NOT EXISTS {CACHE} (text_hash VARCHAR, compound DOUBLE)")
     new = con.execute(
         f"""SELECT DISTINCT md5(t) AS text_hash, t FROM ({texts_query}) q
             WHERE t IS NOT NULL AND md5(t) NOT IN (SELECT text_hash FROM {CACHE})""",
@@ -64,7 +66,8 @@ def ensure_scored(
     )
     con.register("new_scores", frame)
     con.execute(
-        f"INSERT INTO {CACHE} SELECT text_hash, compound FROM new_scores ON CONFLICT DO NOTHING"
+        f"INSERT INTO {CACHE} SELECT text_hash, compound FROM new_scores "
+        f"WHERE text_hash NOT IN (SELECT text_hash FROM {CACHE})"
     )
     con.unregister("new_scores")
     return len(new)

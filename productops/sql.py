@@ -67,6 +67,28 @@ def use_known_names(con: duckdb.DuckDBPyConnection, names: list[str]) -> None:
     )
 
 
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """One transaction: committed on exit, rolled back on an error.
+
+    A commit that fails (a DuckLake warehouse refuses one that conflicts with another
+    worker's) has already ended the transaction; its error, not the rollback's, is raised.
+    """
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+        con.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(duckdb.TransactionException):
+            con.execute("ROLLBACK")
+        raise
+
+
+def is_conflict(exc: BaseException) -> bool:
+    """A commit another writer's commit refused (DuckLake); the work can be redone."""
+    return isinstance(exc, duckdb.TransactionException) and "conflict" in str(exc).lower()
+
+
 def literal(value: str | Path) -> str:
     """`value` as a SQL string literal.
 

@@ -28,7 +28,7 @@ from productops.sources.base import (
     plausible_created,
     text_fields,
 )
-from productops.sql import literal, table_columns, use_known_names
+from productops.sql import literal, table_columns, transaction, use_known_names
 
 # The raw lake's columns (see `productops.ingest`), for windows that have no file yet.
 RAW_COLUMNS = """
@@ -412,8 +412,7 @@ def build_staging(
         where, params = "true", []
     else:
         where, params = "list_contains(?::DATE[], date)", [days]
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         recreated = _ensure_table(con, staging_table, staging_select)
         recreated |= _ensure_table(con, quarantine_table, quarantine_select)
         for table, select in (
@@ -431,10 +430,6 @@ def build_staging(
             )
         if days:
             ledger.record_changes(con, staging_table, days)
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     raw_rows = con.execute(f"SELECT count(*) FROM ({_raw_relation(files)})").fetchone()[0]
     counts = dict(
         con.execute("SELECT coalesce(_rule, ''), count(*) FROM window_rows GROUP BY ALL").fetchall()

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import dagster as dg
 import duckdb
 
-from productops import permissions, sql
+from productops import lake, permissions, sql
 from productops.settings import DataPaths, data_paths, pii_salt
+
+# Commits a DuckLake warehouse may refuse a step (another worker wrote the same table
+# first) before the step fails.
+CONFLICT_RETRIES = 10
 
 
 class DataFolder(dg.ConfigurableResource):
@@ -49,11 +54,24 @@ class DuckDBWarehouse(dg.ConfigurableResource):
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         paths = self.paths
+        lakehouse = lake.lakehouse_from_env()
         with sql.connect(
-            paths.warehouse,
+            ":memory:" if lakehouse else paths.warehouse,
             salt=pii_salt(paths, self.pii_salt),
             memory_limit=self.memory_limit,
         ) as con:
             con.execute(f"SET threads = {int(self.threads)}")
             con.execute("SET temp_directory = ?", [str(paths.root / ".duckdb_tmp")])
-            yield con
+            if lakehouse:
+                lakehouse.attach(con)
+            try:
+                yield con
+            except duckdb.TransactionException as exc:
+                if not sql.is_conflict(exc):
+                    raise
+                # Another worker committed to the same DuckLake table first. Every step
+                # rebuilds what it owns from scratch, so running it again is correct;
+                # the jitter keeps two workers from meeting again at once.
+                raise dg.RetryRequested(
+                    max_retries=CONFLICT_RETRIES, seconds_to_wait=random.uniform(0.5, 3.0)
+                ) from exc

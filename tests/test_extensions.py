@@ -1,0 +1,64 @@
+"""DuckDB's extensions come from the lock's packages, with no download, and the DuckLake
+warehouse they make possible behaves as the pipeline's write paths assume."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from productops import extensions, sql
+
+
+def test_the_packaged_extensions_load_offline() -> None:
+    with duckdb.connect() as con:
+        # No download: the extension directory is empty, and INSTALL would fail here.
+        con.execute("SET autoinstall_known_extensions = false")
+        extensions.load(con, "httpfs", "ducklake", "postgres_scanner")
+        extensions.load(con, "ducklake")  # a second load is harmless
+        loaded = {n for (n,) in con.execute(
+            "SELECT extension_name FROM duckdb_extensions() WHERE loaded").fetchall()}  # fmt: skip
+    assert {"httpfs", "ducklake", "postgres_scanner"} <= loaded
+
+
+def test_an_extension_without_its_package_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(extensions.PACKAGES, "ducklake", "no_such_package_here")
+    with pytest.raises(extensions.ExtensionMissing, match="no-such-package-here"):
+        extensions.extension_file("ducklake")
+
+
+def _ducklake(tmp_path: Path) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    extensions.load(con, "ducklake")
+    catalog, data = tmp_path / "catalog.ducklake", tmp_path / "files"
+    con.execute(f"ATTACH {sql.literal('ducklake:' + str(catalog))} AS w "
+                f"(DATA_PATH {sql.literal(str(data) + '/')})")  # fmt: skip
+    con.execute("USE w")
+    return con
+
+
+def test_transaction_commits_and_rolls_back(tmp_path: Path) -> None:
+    con = _ducklake(tmp_path)
+    con.execute("CREATE TABLE t (x INT)")
+    with sql.transaction(con):
+        con.execute("INSERT INTO t VALUES (1)")
+    with pytest.raises(ZeroDivisionError), sql.transaction(con):
+        con.execute("INSERT INTO t VALUES (2)")
+        _ = 1 / 0
+    assert con.execute("SELECT list(x) FROM t").fetchall() == [([1],)]
+
+
+def test_a_conflicting_commit_raises_the_conflict_not_the_rollback(tmp_path: Path) -> None:
+    """Two writers replacing different days of one table: DuckLake refuses the second
+    commit; the error says so, which is what makes the step retry."""
+    first = _ducklake(tmp_path)
+    first.execute("CREATE TABLE t AS SELECT range AS day FROM range(4)")
+    second = first.cursor()
+    second.execute("USE w")
+    with pytest.raises(duckdb.TransactionException) as refused, sql.transaction(second):
+        second.execute("DELETE FROM t WHERE day = 2; INSERT INTO t VALUES (2)")
+        with sql.transaction(first):
+            first.execute("DELETE FROM t WHERE day = 1; INSERT INTO t VALUES (1)")
+    assert sql.is_conflict(refused.value)
+    assert sorted(d for (d,) in first.execute("SELECT day FROM t").fetchall()) == [0, 1, 2, 3]
