@@ -8,6 +8,7 @@ from assets.marts import MARTS_CODE_VERSION, TAXONOMY_VERSION, mart_key
 from assets.raw import OWNERS
 from assets.staging import WAREHOUSE_POOL
 from pipelines.policies import FOLLOW
+from productops import lakehouse
 from productops.marts import CONTRACT_TABLES, ensure_tables
 from productops.report import build_report
 from productops.serving import REPUBLISH_TAG, STORAGE_VERSION, publish
@@ -45,8 +46,12 @@ def publication(
         latest = context.instance.get_latest_materialization_event(mart_key(table))
         if latest is not None and latest.run_id == context.run.run_id:
             refreshed.add(table)
+    snapshot: int | None = None
     with warehouse.connect() as con:
         ensure_tables(con)
+        lake = lakehouse.lakehouse_from_env()
+        if lake:  # one consistent state of a warehouse other workers may be writing
+            snapshot = lake.attach_snapshot(con, "published_snapshot")
         pub = publish(
             con,
             warehouse.paths.serving,
@@ -54,6 +59,7 @@ def publication(
             published_at=datetime.now(UTC),
             versions={"code": MARTS_CODE_VERSION, "taxonomy": TAXONOMY_VERSION},
             keep_previous=frozenset(CONTRACT_TABLES) - refreshed,
+            catalog="published_snapshot" if lake else None,
         )
     if pub.kept_from_previous:
         context.log.warning(
@@ -73,6 +79,7 @@ def publication(
                 + "\n".join(f"| marts.{t} | {n} |" for t, n in pub.row_counts.items())
             ),
             "kept_from_previous": dg.MetadataValue.json(pub.kept_from_previous),
+            **({"ducklake_snapshot": snapshot} if snapshot is not None else {}),
         }
     )
 

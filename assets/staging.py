@@ -12,7 +12,7 @@ from assets.metadata import column_schema, markdown_preview, report_late_partiti
 from assets.raw import OWNERS, raw_key
 from pipelines.partitions import DAILY, window_dates
 from pipelines.policies import FOLLOW, FRESH_DAILY
-from productops import lake, ledger
+from productops import lakehouse, ledger
 from productops.printable import printable
 from productops.sources import SOURCES, Source
 from productops.staging import build_staging
@@ -21,7 +21,7 @@ from resources import DuckDBWarehouse
 # A DuckDB file has one writer at a time: every step that writes it is in this pool,
 # whose limit (config/dagster.yaml) is 1. A DuckLake warehouse (the team profile) takes
 # writers side by side, and its steps are in no pool.
-WAREHOUSE_POOL = None if lake.lakehouse_from_env() else "duckdb_warehouse"
+WAREHOUSE_POOL = None if lakehouse.lakehouse_from_env() else "duckdb_warehouse"
 
 
 def staging_key(source: Source) -> dg.AssetKey:

@@ -197,7 +197,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
     console.print(
         "raw keys = distinct record ids (and records without one) per day; staging + "
         "quarantine must equal them on every day.\n"
-        f"Landing files: {paths.landing}\nRaw lake:      {paths.raw}\n"
+        f"Landing files: {paths.landing}\nRaw lake:      {paths.store.url('raw')}\n"
         f"Warehouse:     {paths.warehouse}\n"
         f"Serving (BI):  {paths.serving}\n"
         f"Report:        {_latest_report(paths) or 'none yet'}\n"

@@ -202,28 +202,36 @@ def read_landing_file(path: Path, source: Source, con: duckdb.DuckDBPyConnection
         raise LandingFileError(f"{path}: cannot be read as {suffix[1:].upper()}: {exc}") from exc
 
 
+def raw_key(source: Source, partition: str, batch_id: str) -> str:
+    """A batch's records of one day: `raw/<source>/date=<day>/<batch>.parquet`."""
+    return f"raw/{source.name}/{partition}/{batch_id}.parquet"
+
+
 class Manifest:
-    """Which batches of a source are in the lake; one small JSON file per batch."""
+    """Which batches of a source are in the lake; one small JSON entry per batch, kept
+    with the lake (`_manifest/<source>/`). The index of landing files already hashed is
+    this machine's own (its landing folder), kept beside it in `lake/_manifest/`."""
 
     def __init__(self, paths: DataPaths, source: str) -> None:
-        self.folder = paths.manifest / source
-        self.index_file = self.folder / "_files.json"
+        self.store = paths.store
+        self.prefix = f"_manifest/{source}/"
+        self.index_file = paths.manifest / source / "_files.json"
 
     def batches(self) -> dict[str, Batch]:
-        if not self.folder.exists():
-            return {}
+        keys = [
+            k
+            for k in self.store.keys(self.prefix)
+            if k.endswith(".json") and not k.rsplit("/", 1)[-1].startswith("_")
+        ]
         found = {}
-        for p in self.folder.glob("*.json"):
-            if p.name.startswith("_"):
-                continue
-            b = Batch(**json.loads(p.read_text()))
+        for text in self.store.read_texts(keys):
+            b = Batch(**json.loads(text))
             found[b.batch_id] = b
         return found
 
     def record(self, batch: Batch) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        _atomic_write_text(
-            self.folder / f"{batch.batch_id}.json", json.dumps(asdict(batch), indent=1)
+        self.store.write_text(
+            f"{self.prefix}{batch.batch_id}.json", json.dumps(asdict(batch), indent=1)
         )
 
     def file_index(self) -> dict[str, dict[str, int | str]]:
@@ -233,7 +241,7 @@ class Manifest:
         return json.loads(self.index_file.read_text())
 
     def save_file_index(self, index: dict[str, dict[str, int | str]]) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        self.index_file.parent.mkdir(parents=True, exist_ok=True)
         _atomic_write_text(self.index_file, json.dumps(index, indent=0, sort_keys=True))
 
 
@@ -426,9 +434,7 @@ def _write_batch(
                         COMPRESSION zstd, OVERWRITE_OR_IGNORE)"""
     )
     for written in sorted(tmp.glob("date=*/*.parquet")):
-        target = paths.raw / source.name / written.parent.name / f"{batch.batch_id}.parquet"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(written, target)
+        paths.store.put(written, raw_key(source, written.parent.name, batch.batch_id))
     if source.people:
         _write_people(con, paths, source, batch.batch_id, "batch", tmp)
     shutil.rmtree(tmp, ignore_errors=True)
@@ -450,9 +456,7 @@ def _write_people(
                   WHERE contains(trim(n), ' ') AND length(trim(n)) >= 5)
             TO {sql.literal(tmp / "people.parquet")} (FORMAT parquet)"""
     )
-    target = paths.people / source.name / f"{batch_id}.parquet"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(tmp / "people.parquet", target)
+    paths.store.put(tmp / "people.parquet", f"_people/{source.name}/{batch_id}.parquet")
 
 
 def backfill_people(paths: DataPaths, sources: Iterable[Source]) -> int:
@@ -462,16 +466,24 @@ def backfill_people(paths: DataPaths, sources: Iterable[Source]) -> int:
     for source in sources:
         if not source.people:
             continue
-        have = {p.stem for p in (paths.people / source.name).glob("*.parquet")}
-        for batch in Manifest(paths, source.name).batches().values():
-            if batch.status != "ingested" or batch.batch_id in have:
-                continue
-            files = sorted((paths.raw / source.name).glob(f"date=*/{batch.batch_id}.parquet"))
+        store = paths.store
+        have = {k.rsplit("/", 1)[-1].removesuffix(".parquet")
+                for k in store.keys(f"_people/{source.name}/")}  # fmt: skip
+        missing = [
+            b
+            for b in Manifest(paths, source.name).batches().values()
+            if b.status == "ingested" and b.batch_id not in have
+        ]
+        if not missing:
+            continue
+        raw = store.keys(f"raw/{source.name}/")
+        for batch in missing:
+            files = [store.url(k) for k in raw if k.endswith(f"/{batch.batch_id}.parquet")]
             if not files:
                 continue
             tmp = paths.lake / "_tmp" / source.name / batch.batch_id
             tmp.mkdir(parents=True, exist_ok=True)
-            with duckdb.connect() as con:
+            with sql.connect() as con:
                 relation = f"read_parquet([{', '.join(sql.literal(f) for f in files)}])"
                 _write_people(con, paths, source, batch.batch_id, relation, tmp)
             shutil.rmtree(tmp, ignore_errors=True)

@@ -50,10 +50,10 @@ def _neutralised(value: str) -> str:
     return f"CASE WHEN regexp_matches({value}, {_FORMULA}) THEN '''' || {value} ELSE {value} END"
 
 
-def _cells_safe(con: duckdb.DuckDBPyConnection, table: str) -> str:
+def _cells_safe(con: duckdb.DuckDBPyConnection, table: str, catalog: str | None) -> str:
     """The table's columns, text ones neutralised against formula injection."""
     out = []
-    for column, kind in table_columns(con, f"marts.{table}"):
+    for column, kind in table_columns(con, f"marts.{table}", catalog):
         name = f'"{column}"'  # names come from code; quoted for those SQL reserves (window)
         if kind == "VARCHAR":
             out.append(f"{_neutralised(name)} AS {name}")
@@ -96,12 +96,14 @@ def publish(
     published_at: datetime,
     versions: dict[str, str],
     keep_previous: frozenset[str] = frozenset(),
+    catalog: str | None = None,
 ) -> Publication:
     """Publish every contract table from the warehouse (`con`) to `target`, atomically.
 
     Tables named in `keep_previous` are carried over from the current serving file as
     they were last published (their `_published_at` unchanged): how untrusted data is
-    kept out of BI while the rest is refreshed.
+    kept out of BI while the rest is refreshed. `catalog` is the attached database to
+    read the marts from (a DuckLake snapshot), by default the connection's own.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
     publication_id = str(uuid.uuid4())
@@ -121,8 +123,8 @@ def publish(
             else:
                 con.execute(
                     f"CREATE TABLE pub.marts.{table} AS "
-                    f"SELECT {_cells_safe(con, table)}, ?::TIMESTAMP AS _published_at "
-                    f"FROM marts.{table}",
+                    f"SELECT {_cells_safe(con, table, catalog)}, ?::TIMESTAMP AS _published_at "
+                    f"FROM {catalog + '.' if catalog else ''}marts.{table}",
                     [at],
                 )
             counts[table] = con.execute(f"SELECT count(*) FROM pub.marts.{table}").fetchall()[0][0]

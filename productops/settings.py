@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from productops.config_files import REPO_CONFIG, config_file
+from productops.objectstore import LocalStore, S3Store, raw_lake
 
 DATA_DIR_ENV = "PRODUCTOPS_DATA_DIR"
 PII_SALT_ENV = "PRODUCTOPS_PII_SALT"
@@ -89,7 +90,14 @@ class DataPaths:
 
     @property
     def raw(self) -> Path:
+        """The raw records' folder of a lake kept here (code reads the lake via `store`)."""
         return self.lake / "raw"
+
+    @property
+    def store(self) -> LocalStore | S3Store:
+        """The raw lake's keys (`raw/`, `_manifest/`, `_people/`): `lake/`, or object storage
+        when `PRODUCTOPS_RAW_LAKE` names it (`productops.objectstore`)."""
+        return raw_lake(self.lake)
 
     @property
     def manifest(self) -> Path:

@@ -104,14 +104,17 @@ def literal(value: str | Path) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
-    """(name, type) of every column of `schema.table`, in order; empty if it does not exist."""
+def table_columns(
+    con: duckdb.DuckDBPyConnection, table: str, catalog: str | None = None
+) -> list[tuple[str, str]]:
+    """(name, type) of every column of `schema.table` in `catalog` (default: the current
+    one), in order; empty if it does not exist."""
     schema, name = table.split(".")
     return con.execute(
         "SELECT column_name, data_type FROM information_schema.columns "
-        "WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ? "
-        "ORDER BY ordinal_position",
-        [schema, name],
+        "WHERE table_catalog = coalesce(?, current_database()) AND table_schema = ? "
+        "AND table_name = ? ORDER BY ordinal_position",
+        [catalog, schema, name],
     ).fetchall()
 
 
@@ -137,6 +140,10 @@ def prepare(
             )
     if salt is not None:
         con.execute("SET VARIABLE pii_salt = ?", [salt])
+    from productops import objectstore  # it quotes with `literal`, from here
+
+    if objectstore.on_object_store():  # the raw lake is read by s3:// URL
+        objectstore.ObjectStore.from_env().register(con)
     con.execute(MACROS)
     return con
 

@@ -13,11 +13,10 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
-from pathlib import Path
 
 import duckdb
 
-from productops import ledger
+from productops import ledger, sql
 from productops.ingest import Batch, Manifest, backfill_people
 from productops.settings import DataPaths
 from productops.sources import SOURCES, Rule, Source
@@ -71,7 +70,10 @@ def days_of(start: date, end: date) -> list[date]:
 
 def known_names(paths: DataPaths) -> list[str]:
     """Every full name any batch of any source has named (see `Source.people`)."""
-    return list(_names_in(tuple(str(f) for f in sorted(paths.people.glob("*/*.parquet")))))
+    store = paths.store
+    return list(
+        _names_in(tuple(store.url(k) for k in store.keys("_people/") if k.endswith(".parquet")))
+    )
 
 
 @lru_cache(maxsize=8)
@@ -81,7 +83,7 @@ def _names_in(files: tuple[str, ...]) -> tuple[str, ...]:
     checks in a run ask, and only the first reads them."""
     if not files:
         return ()
-    with duckdb.connect() as con:
+    with sql.connect() as con:
         rows = con.execute(
             "SELECT DISTINCT name FROM read_parquet(?) WHERE name IS NOT NULL ORDER BY name",
             [list(files)],
@@ -89,20 +91,28 @@ def _names_in(files: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(n for (n,) in rows)
 
 
-def raw_files(paths: DataPaths, source: Source, start: date | None, end: date | None) -> list[Path]:
-    """The raw Parquet files of a window (every file, for a source that is not daily)."""
+def raw_files(paths: DataPaths, source: Source, start: date | None, end: date | None) -> list[str]:
+    """The raw Parquet files of a window (every file, for a source that is not daily),
+    as DuckDB reads them: paths, or URLs on object storage."""
     if start is None or end is None:
-        folder = paths.raw / source.name
-        return sorted(folder.glob("date=*/*.parquet")) if folder.exists() else []
+        store = paths.store
+        return [store.url(k) for k in _raw_keys(paths, source)]
     return raw_files_of_days(paths, source, days_of(start, end))
 
 
-def raw_files_of_days(paths: DataPaths, source: Source, days: list[date]) -> list[Path]:
-    folder = paths.raw / source.name
-    files: list[Path] = []
-    for day in sorted(days):
-        files.extend(sorted((folder / f"date={day.isoformat()}").glob("*.parquet")))
-    return files
+def raw_files_of_days(paths: DataPaths, source: Source, days: list[date]) -> list[str]:
+    wanted = {f"date={d.isoformat()}" for d in days}
+    store = paths.store
+    return [store.url(k) for k in _raw_keys(paths, source) if k.split("/")[2] in wanted]
+
+
+def _raw_keys(paths: DataPaths, source: Source) -> list[str]:
+    """`raw/<source>/date=<day>/<batch>.parquet` keys, by day, then batch."""
+    return [
+        k
+        for k in paths.store.keys(f"raw/{source.name}/")
+        if k.count("/") == 3 and k.startswith(f"raw/{source.name}/date=") and k.endswith(".parquet")
+    ]
 
 
 def pending_batches(
@@ -121,22 +131,22 @@ def pending_batches(
     }
 
 
-def parquet_row_count(files: list[Path]) -> int:
+def parquet_row_count(files: list[str]) -> int:
     """Rows in Parquet files, from their footers alone."""
     if not files:
         return 0
-    with duckdb.connect() as con:
+    with sql.connect() as con:
         found = con.execute(
             "SELECT sum(num_rows) FROM parquet_file_metadata(?)", [[str(f) for f in files]]
         ).fetchone()
     return int(found[0] or 0)
 
 
-def raw_preview(files: list[Path], limit: int = 5) -> str:
+def raw_preview(files: list[str], limit: int = 5) -> str:
     """The newest raw rows' provenance as a markdown table (never the record itself)."""
     if not files:
         return "(no raw rows in this window)"
-    with duckdb.connect() as con:
+    with sql.connect() as con:
         rows = con.execute(
             f"SELECT date, batch_id, file, record_no, record_key, parse_error "
             f"FROM ({_raw_relation(files[-limit:])}) ORDER BY date DESC, record_no LIMIT {limit}"
@@ -288,7 +298,7 @@ def _inventory_rows() -> str:
     return f"QUALIFY {_newest()} = 1 OR (_rule_no IS NULL AND {_newest('_rule_no IS NULL')} = 1)"
 
 
-def _raw_relation(files: list[Path]) -> str:
+def _raw_relation(files: list[str]) -> str:
     if not files:
         return f"SELECT {RAW_COLUMNS} WHERE false"
     listed = ", ".join(literal(f) for f in files)
@@ -321,8 +331,7 @@ def _staging_select(source: Source) -> str:
 
 def raw_days(paths: DataPaths, source: Source) -> list[date]:
     """Every day the source's raw lake has a partition for."""
-    folder = paths.raw / source.name
-    found = (_partition_day(p.name) for p in folder.glob("date=*"))
+    found = {_partition_day(k.split("/")[2]) for k in _raw_keys(paths, source)}
     return sorted(d for d in found if d is not None)
 
 

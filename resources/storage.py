@@ -9,7 +9,7 @@ from contextlib import contextmanager
 import dagster as dg
 import duckdb
 
-from productops import lake, permissions, sql
+from productops import lakehouse, permissions, sql
 from productops.settings import DataPaths, data_paths, pii_salt
 
 # Commits a DuckLake warehouse may refuse a step (another worker wrote the same table
@@ -54,16 +54,16 @@ class DuckDBWarehouse(dg.ConfigurableResource):
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         paths = self.paths
-        lakehouse = lake.lakehouse_from_env()
+        lake = lakehouse.lakehouse_from_env()
         with sql.connect(
-            ":memory:" if lakehouse else paths.warehouse,
+            ":memory:" if lake else paths.warehouse,
             salt=pii_salt(paths, self.pii_salt),
             memory_limit=self.memory_limit,
         ) as con:
             con.execute(f"SET threads = {int(self.threads)}")
             con.execute("SET temp_directory = ?", [str(paths.root / ".duckdb_tmp")])
-            if lakehouse:
-                lakehouse.attach(con)
+            if lake:
+                lake.attach(con)
             try:
                 yield con
             except duckdb.TransactionException as exc:

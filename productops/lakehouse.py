@@ -1,4 +1,4 @@
-"""The team profile's storage: a DuckLake warehouse and S3-compatible object storage.
+"""The team profile's warehouse: a DuckLake, written by several workers at once.
 
 On one machine the warehouse is one DuckDB file that one process writes at a time. A
 team's warehouse is a DuckLake: its catalog in PostgreSQL, its data files in a folder
@@ -11,10 +11,7 @@ definitions run either way:
   `PGPASSWORD` or `~/.pgpass`, as libpq reads it; never in this string), or a local
   `catalog.ducklake` file for one machine;
 - `PRODUCTOPS_WAREHOUSE_DATA`: where its data files go, a folder or `s3://bucket/prefix`;
-- `PRODUCTOPS_S3_ENDPOINT` (`host:port`, for storage other than AWS), `PRODUCTOPS_S3_REGION`,
-  `PRODUCTOPS_S3_USE_SSL` (default true), and the credentials in `AWS_ACCESS_KEY_ID` /
-  `AWS_SECRET_ACCESS_KEY`, read when a connection is made and handed to DuckDB as a
-  secret; they are never logged or written into metadata.
+- for `s3://`, the object store's settings of `productops.objectstore`.
 """
 
 from __future__ import annotations
@@ -25,44 +22,12 @@ from dataclasses import dataclass
 import duckdb
 
 from productops import extensions
+from productops.objectstore import ObjectStore
 from productops.sql import literal
 
 CATALOG_ENV = "PRODUCTOPS_WAREHOUSE_CATALOG"
 DATA_ENV = "PRODUCTOPS_WAREHOUSE_DATA"
-S3_ENDPOINT_ENV = "PRODUCTOPS_S3_ENDPOINT"
-S3_REGION_ENV = "PRODUCTOPS_S3_REGION"
-S3_SSL_ENV = "PRODUCTOPS_S3_USE_SSL"
 ALIAS = "warehouse"
-
-
-@dataclass(frozen=True)
-class ObjectStore:
-    """S3-compatible storage settings; the credentials are read when a secret is made."""
-
-    endpoint: str | None = None
-    region: str = "us-east-1"
-    use_ssl: bool = True
-
-    @classmethod
-    def from_env(cls) -> ObjectStore:
-        ssl = os.environ.get(S3_SSL_ENV, "true").strip().lower()
-        return cls(
-            endpoint=os.environ.get(S3_ENDPOINT_ENV) or None,
-            region=os.environ.get(S3_REGION_ENV) or "us-east-1",
-            use_ssl=ssl not in ("0", "false", "no", "off"),
-        )
-
-    def register(self, con: duckdb.DuckDBPyConnection) -> None:
-        """Load httpfs and give `con` a secret for `s3://` paths."""
-        extensions.load(con, "httpfs")
-        key_id = os.environ.get("AWS_ACCESS_KEY_ID")
-        secret = os.environ.get("AWS_SECRET_ACCESS_KEY")
-        options = [f"REGION {literal(self.region)}", f"USE_SSL {str(self.use_ssl).lower()}"]
-        if key_id and secret:
-            options += [f"KEY_ID {literal(key_id)}", f"SECRET {literal(secret)}"]
-        if self.endpoint:
-            options += [f"ENDPOINT {literal(self.endpoint)}", "URL_STYLE 'path'"]
-        con.execute(f"CREATE OR REPLACE SECRET productops_s3 (TYPE s3, {', '.join(options)})")
 
 
 @dataclass(frozen=True)
@@ -101,6 +66,16 @@ class Lakehouse:
             f"ATTACH {literal('ducklake:' + self.catalog)} AS {ALIAS} ({', '.join(options)})"
         )
         con.execute(f"USE {ALIAS}")
+
+    def attach_snapshot(self, con: duckdb.DuckDBPyConnection, alias: str) -> int:
+        """Attach the warehouse as of its newest snapshot, read-only, as `alias`: what a
+        publication reads stays one consistent state while workers go on writing."""
+        (snapshot,) = con.execute(f"FROM ducklake_current_snapshot('{ALIAS}')").fetchone()
+        con.execute(
+            f"ATTACH {literal('ducklake:' + self.catalog)} AS {alias} "
+            f"(SNAPSHOT_VERSION {int(snapshot)}, READ_ONLY)"
+        )
+        return int(snapshot)
 
 
 def lakehouse_from_env() -> Lakehouse | None:

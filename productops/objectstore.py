@@ -1,0 +1,211 @@
+"""Where the raw lake lives: a folder, or S3-compatible object storage.
+
+The raw lake is the system of record (staging, marts and serving rebuild from it), so a
+team keeps it on object storage that every worker reaches: `PRODUCTOPS_RAW_LAKE =
+s3://bucket/prefix`. Unset, it is `data/lake/` as on one machine. Either way it has the
+same layout of keys:
+
+    raw/<source>/date=<day>/<batch>.parquet   the records, hive-partitioned
+    _manifest/<source>/<batch>.json            which batches are in, and how they went
+    _people/<source>/<batch>.parquet           the names a batch named, for redaction
+
+Every key is written once, whole: a local file by rename, an object by one upload, so
+a reader never sees half of one. DuckDB reads the lake by URL (`httpfs`, with the
+secret `ObjectStore.register` gives a connection); Python lists and writes it through
+`Store`. boto3 does the S3 side: DuckDB can read and write objects but not list a
+prefix's keys with their names alone or upload a finished file as it is.
+
+The object store's settings come from the environment, read when used:
+`PRODUCTOPS_S3_ENDPOINT` (`host:port`, for storage other than AWS),
+`PRODUCTOPS_S3_REGION`, `PRODUCTOPS_S3_USE_SSL` (default true), and the credentials in
+`AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`. They are handed to DuckDB as a temporary
+secret and to boto3's client; never logged, never in metadata.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Protocol
+
+import duckdb
+
+from productops import extensions
+from productops.sql import literal
+
+RAW_LAKE_ENV = "PRODUCTOPS_RAW_LAKE"
+S3_ENDPOINT_ENV = "PRODUCTOPS_S3_ENDPOINT"
+S3_REGION_ENV = "PRODUCTOPS_S3_REGION"
+S3_SSL_ENV = "PRODUCTOPS_S3_USE_SSL"
+
+
+@dataclass(frozen=True)
+class ObjectStore:
+    """S3-compatible storage settings; the credentials are read when a client is made."""
+
+    endpoint: str | None = None
+    region: str = "us-east-1"
+    use_ssl: bool = True
+
+    @classmethod
+    def from_env(cls) -> ObjectStore:
+        ssl = os.environ.get(S3_SSL_ENV, "true").strip().lower()
+        return cls(
+            endpoint=os.environ.get(S3_ENDPOINT_ENV) or None,
+            region=os.environ.get(S3_REGION_ENV) or "us-east-1",
+            use_ssl=ssl not in ("0", "false", "no", "off"),
+        )
+
+    def register(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Load httpfs and give `con` a secret for `s3://` URLs."""
+        extensions.load(con, "httpfs")
+        key_id = os.environ.get("AWS_ACCESS_KEY_ID")
+        secret = os.environ.get("AWS_SECRET_ACCESS_KEY")
+        options = [f"REGION {literal(self.region)}", f"USE_SSL {str(self.use_ssl).lower()}"]
+        if key_id and secret:
+            options += [f"KEY_ID {literal(key_id)}", f"SECRET {literal(secret)}"]
+        if self.endpoint:
+            options += [f"ENDPOINT {literal(self.endpoint)}", "URL_STYLE 'path'"]
+        con.execute(f"CREATE OR REPLACE SECRET productops_s3 (TYPE s3, {', '.join(options)})")
+
+    def client(self) -> Any:
+        return _client(self, os.environ.get("AWS_ACCESS_KEY_ID"))
+
+
+@lru_cache(maxsize=4)
+def _client(settings: ObjectStore, key_id: str | None) -> Any:
+    """One boto3 client per settings and credentials (clients are thread-safe)."""
+    import boto3  # only a lake on object storage needs it
+
+    scheme = "https" if settings.use_ssl else "http"
+    endpoint = f"{scheme}://{settings.endpoint}" if settings.endpoint else None
+    return boto3.client("s3", region_name=settings.region, endpoint_url=endpoint)
+
+
+class Store(Protocol):
+    """The raw lake's keys, wherever they are kept."""
+
+    root: str
+
+    def url(self, key: str) -> str:
+        """What DuckDB reads for `key`."""
+        ...
+
+    def keys(self, prefix: str) -> list[str]:
+        """Every key under `prefix` (a folder, ending in `/`), sorted."""
+        ...
+
+    def read_texts(self, keys: list[str]) -> list[str]: ...
+
+    def write_text(self, key: str, text: str) -> None: ...
+
+    def put(self, local: Path, key: str) -> None:
+        """Move a finished local file to `key` (it is gone from `local` afterwards)."""
+        ...
+
+
+@dataclass(frozen=True)
+class LocalStore:
+    """The lake as a folder: written by rename, so a key appears whole."""
+
+    folder: Path
+
+    @property
+    def root(self) -> str:
+        return str(self.folder)
+
+    def url(self, key: str) -> str:
+        return str(self.folder / key)
+
+    def keys(self, prefix: str) -> list[str]:
+        base = self.folder / prefix
+        if not base.is_dir():
+            return []
+        return sorted(
+            str(p.relative_to(self.folder))
+            for p in base.rglob("*")
+            if p.is_file() and not p.name.startswith(".")
+        )
+
+    def read_texts(self, keys: list[str]) -> list[str]:
+        return [(self.folder / k).read_text() for k in keys]
+
+    def write_text(self, key: str, text: str) -> None:
+        path = self.folder / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(text)
+        os.replace(tmp, path)
+
+    def put(self, local: Path, key: str) -> None:
+        target = self.folder / key
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(local, target)
+
+
+@dataclass(frozen=True)
+class S3Store:
+    """The lake under `s3://bucket/prefix`: one PUT per key, so an object appears whole."""
+
+    root: str
+    settings: ObjectStore
+
+    @property
+    def _bucket_prefix(self) -> tuple[str, str]:
+        bucket, _, prefix = self.root.removeprefix("s3://").partition("/")
+        return bucket, prefix.strip("/")
+
+    def _key(self, key: str) -> str:
+        prefix = self._bucket_prefix[1]
+        return f"{prefix}/{key}" if prefix else key
+
+    @property
+    def _client(self) -> Any:
+        return self.settings.client()
+
+    def url(self, key: str) -> str:
+        return f"s3://{self._bucket_prefix[0]}/{self._key(key)}"
+
+    def keys(self, prefix: str) -> list[str]:
+        bucket, base = self._bucket_prefix
+        strip = len(base) + 1 if base else 0
+        found: list[str] = []
+        pages = self._client.get_paginator("list_objects_v2")
+        for page in pages.paginate(Bucket=bucket, Prefix=self._key(prefix)):
+            found.extend(o["Key"][strip:] for o in page.get("Contents", []))
+        return sorted(k for k in found if not k.rsplit("/", 1)[-1].startswith("."))
+
+    def read_texts(self, keys: list[str]) -> list[str]:
+        bucket = self._bucket_prefix[0]
+
+        def get(key: str) -> str:
+            body = self._client.get_object(Bucket=bucket, Key=self._key(key))["Body"]
+            return body.read().decode()
+
+        with ThreadPoolExecutor(16) as pool:  # one round trip each: many at once
+            return list(pool.map(get, keys))
+
+    def write_text(self, key: str, text: str) -> None:
+        bucket = self._bucket_prefix[0]
+        self._client.put_object(Bucket=bucket, Key=self._key(key), Body=text.encode())
+
+    def put(self, local: Path, key: str) -> None:
+        self._client.upload_file(str(local), self._bucket_prefix[0], self._key(key))
+        local.unlink()
+
+
+def raw_lake(local_folder: Path) -> LocalStore | S3Store:
+    """The raw lake: `$PRODUCTOPS_RAW_LAKE` when set, else `local_folder`."""
+    configured = os.environ.get(RAW_LAKE_ENV)
+    if not configured:
+        return LocalStore(local_folder)
+    if configured.startswith("s3://"):
+        return S3Store(configured.rstrip("/"), ObjectStore.from_env())
+    return LocalStore(Path(configured))
+
+
+def on_object_store() -> bool:
+    return (os.environ.get(RAW_LAKE_ENV) or "").startswith("s3://")
