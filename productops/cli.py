@@ -290,6 +290,17 @@ def cmd_withdraw(args: argparse.Namespace) -> int:
     )
 
 
+def cmd_publish(args: argparse.Namespace) -> int:
+    """Every contract table from the warehouse to serving: after a backfill that several
+    workers split (each run publishes what it saw; this publishes what they all wrote)."""
+    from productops.serving import REPUBLISH_TAG
+
+    today = datetime.now(UTC).date()
+    return _republish(
+        today, today, ["serving/publication", "serving/report"], {REPUBLISH_TAG: "all"}
+    )
+
+
 def _print_headline(paths) -> None:
     from productops.summary import headline
 
@@ -374,6 +385,10 @@ def parser() -> argparse.ArgumentParser:
     w.add_argument("--reason", help="why (required), e.g. 'run for the wrong dates'")
     w.add_argument("--by", default=by, help=f"who withdraws them (default: {by})")
     w.set_defaults(func=cmd_withdraw)
+    pub = sub.add_parser(
+        "publish", help="publish every table from the warehouse to serving (after a split backfill)"
+    )
+    pub.set_defaults(func=cmd_publish)
     m = sub.add_parser("summary", help="rows per layer, quarantine and reconciliation")
     m.set_defaults(func=cmd_summary)
     u = sub.add_parser("ui", help="the Dagster UI and daemon on a local port")

@@ -32,6 +32,7 @@ from productops import permissions
 from productops.settings import DataPaths
 
 CLI_TAG, HOST_TAG, PID_TAG = "productops/entry", "productops/host", "productops/pid"
+DATA_TAG = "productops/data"  # the data folder whose lock the run held
 _UNFINISHED = [
     dg.DagsterRunStatus.NOT_STARTED,
     dg.DagsterRunStatus.STARTING,
@@ -68,9 +69,10 @@ class Recovery:
         return "; ".join(parts)
 
 
-def run_tags() -> dict[str, str]:
-    """Tags that let a later run tell that this process is gone."""
-    return {CLI_TAG: "cli", HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid())}
+def run_tags(paths: DataPaths) -> dict[str, str]:
+    """Tags that let a later run on the same data folder tell that this process is gone."""
+    return {CLI_TAG: "cli", HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid()),
+            DATA_TAG: str(paths.root)}  # fmt: skip
 
 
 @contextlib.contextmanager
@@ -109,8 +111,13 @@ def recover(instance: dg.DagsterInstance, paths: DataPaths) -> Recovery:
     """Repair what dead runs left. Call only while holding `data_folder_lock`."""
     found = Recovery()
     host = socket.gethostname()
+    # Only this data folder's runs: with a shared instance (the team profile) other
+    # workers' runs are alive under their own folders' locks.
     dead = instance.get_runs(
-        filters=dg.RunsFilter(statuses=_UNFINISHED, tags={CLI_TAG: "cli", HOST_TAG: host})
+        filters=dg.RunsFilter(
+            statuses=_UNFINISHED,
+            tags={CLI_TAG: "cli", HOST_TAG: host, DATA_TAG: str(paths.root)},
+        )
     )
     for run in dead:
         instance.report_run_failed(

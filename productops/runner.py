@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import threading
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -145,7 +147,7 @@ def _run(
         tags={
             ASSET_PARTITION_RANGE_START_TAG: window[0].isoformat(),
             ASSET_PARTITION_RANGE_END_TAG: window[1].isoformat(),
-            **run_tags(),
+            **run_tags(data_paths()),
             **(tags or {}),
         },
     )
@@ -223,6 +225,30 @@ def materialise(
     return outcome
 
 
+def _pools(definition: object) -> set[str]:
+    pool = getattr(getattr(definition, "node_def", None), "pool", None)
+    return {pool} if pool else set()
+
+
+def _create_pools(instance: dg.DagsterInstance, pools: set[str]) -> None:
+    """Give each pool its limit row before any step claims a slot in it.
+
+    Dagster creates the row on a pool's first claim; two workers claiming a new pool
+    at once in PostgreSQL fail with a unique-key violation (the second insert aborts the
+    transaction that Dagster meant to recover in). Created here, one by one, a pool that
+    another worker created meanwhile is simply there on the next look.
+    """
+    storage = instance.event_log_storage
+    for _ in range(5):
+        missing = pools - set(storage.get_concurrency_keys())
+        if not missing:
+            return
+        for pool in sorted(missing):
+            with contextlib.suppress(Exception):  # another worker's insert won: look again
+                storage.initialize_concurrency_limit_to_default(pool)
+        time.sleep(random.uniform(0.05, 0.5))
+
+
 def _materialise(
     start: date,
     end: date,
@@ -242,6 +268,8 @@ def _materialise(
     # A table's checks run as one step (a multi-asset check): count steps, not checks.
     check_steps = {c.node_def.name for c in defs.asset_checks if set(c.check_keys) & checks}
     total = len(assets) + len(check_steps)
+    pools = {p for a in [*(defs.assets or []), *(defs.asset_checks or [])] for p in _pools(a)}
+    _create_pools(instance, pools)
     outcome = RunOutcome(run_id=str(uuid.uuid4()), success=False)
     done = threading.Event()
 

@@ -24,6 +24,7 @@ MAX_FILE_MB_ENV = "PRODUCTOPS_MAX_FILE_MB"
 DEFAULT_MAX_FILE_MB = 512
 # The project's settings file; another one (a second deployment, the tests) by this variable.
 SETTINGS_ENV = "PRODUCTOPS_SETTINGS"
+SERVING_FILE_ENV = "PRODUCTOPS_SERVING_FILE"
 SAMPLE_DAYS = 90  # the embedded sample company's default history
 
 
@@ -114,7 +115,10 @@ class DataPaths:
 
     @property
     def serving(self) -> Path:
-        return self.root / "serving.duckdb"
+        """The file BI reads: `PRODUCTOPS_SERVING_FILE`, else `serving.duckdb` here. Workers
+        with their own data folders (the team profile) publish to one shared file."""
+        shared = os.environ.get(SERVING_FILE_ENV)
+        return Path(shared).resolve() if shared else self.root / "serving.duckdb"
 
     @property
     def reports(self) -> Path:

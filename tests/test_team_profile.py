@@ -4,14 +4,9 @@ a run submitted to the daemon through the webserver both land in it."""
 
 from __future__ import annotations
 
-import glob
 import os
-import shutil
 import signal
-import socket
 import subprocess
-import tempfile
-import time
 import urllib.request
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -20,79 +15,18 @@ from pathlib import Path
 import psycopg2
 import pytest
 
+from tests.services import free_port, postgres_server, wait_for
+
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("postgres")]
 REPO = Path(__file__).resolve().parents[1]
 END = date(2026, 6, 30)
 START = END - timedelta(days=13)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _pg_bin() -> Path:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    if not found:
-        pytest.fail("PostgreSQL is not installed: apt-get install -y postgresql (.ci/run does)")
-    return Path(found[-1]).parent
-
-
-def _as_postgres(args: list[str]) -> list[str]:
-    """PostgreSQL refuses to run as root: run its tools as the `postgres` account then."""
-    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
-
-
-def _wait_for(ready, what: str, timeout: float = 180.0) -> None:
-    """Poll until `ready()` (the event), with a generous bound only against a hang."""
-    deadline = time.monotonic() + timeout
-    while not ready():
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what} did not come up in {timeout:.0f} s")
-        time.sleep(0.2)
-
-
 @pytest.fixture(scope="module")
 def postgres() -> Iterator[dict[str, str]]:
-    bin_dir = _pg_bin()
-    # Not under pytest's temporary folder: that is root's alone, and the server runs as
-    # `postgres`, which must reach its cluster.
-    root = Path(tempfile.mkdtemp(prefix="productops-pg-"))
-    data = root / "cluster"
-    data.mkdir()
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres")
-        shutil.chown(data, "postgres")
-    subprocess.run(_as_postgres([str(bin_dir / "initdb"), "-D", str(data), "-A", "trust",
-                                 "-U", "productops"]), check=True, capture_output=True)  # fmt: skip
-    port = _free_port()
-    command = [str(bin_dir / "postgres"), "-D", str(data), "-p", str(port), "-k", str(data),
-               "-c", "listen_addresses=127.0.0.1"]  # fmt: skip
-    server = subprocess.Popen(
-        _as_postgres(command),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-
-    def ready() -> bool:
-        return subprocess.run([str(bin_dir / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)],
-                              capture_output=True).returncode == 0  # fmt: skip
-
-    _wait_for(ready, "PostgreSQL")
-    subprocess.run([str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U",
-                    "productops", "dagster"], check=True)  # fmt: skip
-    yield {
-        "PRODUCTOPS_PG_HOST": "127.0.0.1",
-        "PRODUCTOPS_PG_PORT": str(port),
-        "PRODUCTOPS_PG_USER": "productops",
-        "PRODUCTOPS_PG_PASSWORD": "",
-        "PRODUCTOPS_PG_DB": "dagster",
-    }
-    os.killpg(server.pid, signal.SIGTERM)
-    server.wait(timeout=60)
-    shutil.rmtree(root, ignore_errors=True)
+    with postgres_server("dagster") as settings:
+        yield settings
 
 
 def _env(tmp_path: Path, pg: dict[str, str]) -> dict[str, str]:
@@ -146,7 +80,7 @@ def test_a_submitted_run_is_queued_and_launched_by_the_daemon(postgres, tmp_path
     env = _env(tmp_path, postgres)
     assert _cli("sample", "--scale", "0.05", "--days", "14", "--end", str(END), env=env,
                 cwd=tmp_path).returncode == 0  # fmt: skip
-    port = _free_port()
+    port = free_port()
     ui = subprocess.Popen(
         [str(REPO / ".venv" / "bin" / "productops"), "ui", "--port", str(port)],
         env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -161,7 +95,7 @@ def test_a_submitted_run_is_queued_and_launched_by_the_daemon(postgres, tmp_path
             return False
 
     try:
-        _wait_for(serving, "the Dagster webserver", timeout=300)
+        wait_for(serving, "the Dagster webserver", timeout=300)
         done = _cli("run", "--submit", "--wait", "--url", f"http://127.0.0.1:{port}",
                     "--start", str(START), "--end", str(END), env=env, cwd=tmp_path)  # fmt: skip
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
