@@ -228,23 +228,24 @@ def _republish(
 @contextmanager
 def _warehouse_write(paths) -> Iterator[duckdb.DuckDBPyConnection]:
     """The warehouse, opened for a change a person makes, under the data folder's run lock."""
-    from productops import sql
+    from productops.lakehouse import open_warehouse
     from productops.recovery import data_folder_lock
     from productops.settings import pii_salt
 
     waiting = lambda holder: console.print(f"Waiting for {holder}...")  # noqa: E731
     with (
         data_folder_lock(paths, on_wait=waiting),
-        sql.connect(paths.warehouse, salt=pii_salt(paths)) as con,
+        open_warehouse(paths, salt=pii_salt(paths)) as con,
     ):
         yield con
 
 
 def cmd_accept(args: argparse.Namespace) -> int:
     from productops import overrides
+    from productops.lakehouse import warehouse_exists
 
     paths = data_paths()
-    if not paths.warehouse.exists():
+    if not warehouse_exists(paths):
         console.print(f"[red]No warehouse at {paths.warehouse}: nothing to accept.[/red]")
         return 2
     now = datetime.now(UTC)
@@ -266,6 +267,7 @@ def cmd_accept(args: argparse.Namespace) -> int:
 
 def cmd_withdraw(args: argparse.Namespace) -> int:
     from productops import overrides
+    from productops.lakehouse import warehouse_exists
     from productops.serving import REPUBLISH_TAG
 
     paths = data_paths()
@@ -273,7 +275,7 @@ def cmd_withdraw(args: argparse.Namespace) -> int:
     if end < args.start:
         console.print(f"[red]--start {args.start} is after --end {end}[/red]")
         return 2
-    if not paths.warehouse.exists():
+    if not warehouse_exists(paths):
         console.print(f"[red]No warehouse at {paths.warehouse}: nothing to withdraw.[/red]")
         return 2
     with _warehouse_write(paths) as con:

@@ -17,12 +17,15 @@ definitions run either way:
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import duckdb
 
-from productops import extensions
+from productops import extensions, sql
 from productops.objectstore import ObjectStore
+from productops.settings import DataPaths
 from productops.sql import literal
 
 CATALOG_ENV = "PRODUCTOPS_WAREHOUSE_CATALOG"
@@ -80,3 +83,28 @@ class Lakehouse:
 
 def lakehouse_from_env() -> Lakehouse | None:
     return Lakehouse.from_env()
+
+
+def warehouse_exists(paths: DataPaths) -> bool:
+    """Whether there is a warehouse to open (a DuckLake's catalog is assumed to be)."""
+    return lakehouse_from_env() is not None or paths.warehouse.exists()
+
+
+@contextmanager
+def open_warehouse(
+    paths: DataPaths,
+    *,
+    salt: str | None,
+    read_only: bool = False,
+    memory_limit: str | None = None,
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The warehouse: the DuckDB file `paths.warehouse`, or the DuckLake the environment
+    names, attached as the default catalog; with the shared macros either way."""
+    lake = lakehouse_from_env()
+    target = ":memory:" if lake else paths.warehouse
+    with sql.connect(
+        target, read_only=read_only and not lake, salt=salt, memory_limit=memory_limit
+    ) as con:
+        if lake:
+            lake.attach(con, read_only=read_only)
+        yield con

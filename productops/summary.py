@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from productops import sql
+from productops import lakehouse, sql
 from productops.settings import DataPaths, pii_salt
 from productops.sources import SOURCES
 from productops.staging import parquet_row_count, raw_files, reconcile
@@ -27,9 +27,9 @@ class SourceCounts:
 def source_counts(paths: DataPaths) -> list[SourceCounts]:
     """Counts over everything the lake and warehouse hold (read-only)."""
     out = []
-    if not paths.warehouse.exists():
+    if not lakehouse.warehouse_exists(paths):
         return out
-    with sql.connect(paths.warehouse, read_only=True, salt=pii_salt(paths)) as con:
+    with lakehouse.open_warehouse(paths, read_only=True, salt=pii_salt(paths)) as con:
         tables = {
             f"{s}.{t}" for s, t in con.execute(
                 "SELECT table_schema, table_name FROM information_schema.tables"

@@ -54,16 +54,11 @@ class DuckDBWarehouse(dg.ConfigurableResource):
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         paths = self.paths
-        lake = lakehouse.lakehouse_from_env()
-        with sql.connect(
-            ":memory:" if lake else paths.warehouse,
-            salt=pii_salt(paths, self.pii_salt),
-            memory_limit=self.memory_limit,
+        with lakehouse.open_warehouse(
+            paths, salt=pii_salt(paths, self.pii_salt), memory_limit=self.memory_limit
         ) as con:
             con.execute(f"SET threads = {int(self.threads)}")
             con.execute("SET temp_directory = ?", [str(paths.root / ".duckdb_tmp")])
-            if lake:
-                lake.attach(con)
             try:
                 yield con
             except duckdb.TransactionException as exc:

@@ -134,24 +134,51 @@ def test_readers_see_only_whole_publications_while_the_pipeline_republishes(
         assert con.execute("SELECT count(*) FROM meta.publications").fetchall()[0][0] == 10
 
 
-def test_serving_file_opens_in_duckdb_1_1(sample_run: SampleRun, tmp_path: Path) -> None:
-    """BI drivers bundle older DuckDB releases; one of them must read the file."""
+# The DuckDB releases the README says read the serving file, one per minor version: BI
+# drivers bundle older releases, and the newest is where they are going.
+READERS = ["1.1.3", "1.2.2", "1.3.2", "1.4.4", "2.0.1"]
+
+
+@pytest.mark.parametrize("version", READERS)
+def test_serving_file_opens_in_each_duckdb_the_readme_names(
+    sample_run: SampleRun, tmp_path: Path, version: str
+) -> None:
     uv = shutil.which("uv") or str(Path(__file__).parents[1] / ".tools" / "bin" / "uv")
     if not Path(uv).exists():
         pytest.skip("uv is not installed (make installs it into .tools/)")
-    venv = tmp_path / "old"
+    venv = tmp_path / "reader"
     subprocess.run([uv, "venv", "-q", str(venv), "--python", sys.executable], check=True)
     subprocess.run(
-        [uv, "pip", "install", "-q", "--python", str(venv / "bin" / "python"), "duckdb==1.1.3"],
+        [
+            uv,
+            "pip",
+            "install",
+            "-q",
+            "--python",
+            str(venv / "bin" / "python"),
+            f"duckdb=={version}",
+        ],
         check=True,
     )
     script = (
         "import duckdb, sys; c = duckdb.connect(sys.argv[1], read_only=True); "
-        "print(duckdb.__version__, c.execute('SELECT count(*) FROM marts.kpi_daily').fetchall()[0][0])"
+        "print(duckdb.__version__, c.execute('SELECT count(*) FROM marts.kpi_daily').fetchall()[0][0], "
+        "c.execute('SELECT count(*) FROM marts.account_voice').fetchall()[0][0])"
     )
     done = subprocess.run(
         [str(venv / "bin" / "python"), "-c", script, str(sample_run.paths.serving)],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
-    version, rows = done.stdout.split()
-    assert version == "1.1.3" and int(rows) > 0
+    got, rows, _ = done.stdout.split()
+    assert got == version and int(rows) > 0
+
+
+def test_serving_file_opens_in_the_duckdb_cli(sample_run: SampleRun) -> None:
+    """The CLI the lock installs (`duckdb-cli`, for analysts at a terminal)."""
+    cli = Path(sys.executable).parent / "duckdb"
+    done = subprocess.run(
+        [str(cli), "-readonly", "-csv", "-noheader", str(sample_run.paths.serving), "-c",
+         "SELECT count(*) FROM marts.kpi_daily"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert int(done.stdout.strip()) > 0

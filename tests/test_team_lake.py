@@ -20,6 +20,7 @@ import duckdb
 import psycopg2
 import pytest
 
+from productops.lakehouse import Lakehouse
 from productops.marts import CONTRACT_TABLES
 from tests.services import postgres_server, s3_server
 
@@ -114,7 +115,7 @@ def _tables(path: Path) -> dict[str, set[tuple]]:
 
 
 def test_two_workers_backfill_halves_at_once_and_serving_equals_one_machine(
-    services: dict[str, str], tmp_path: Path
+    services: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The landing files, once: a company no fixture uses.
     source = tmp_path / "source"
@@ -185,3 +186,16 @@ def test_two_workers_backfill_halves_at_once_and_serving_equals_one_machine(
             f"{table}: {len(missing)} row(s) of one machine missing, {len(extra)} extra; "
             f"e.g. {sorted(missing)[:2]} / {sorted(extra)[:2]}"
         )
+
+    # BI may also read the DuckLake itself, read-only: the same rows, and no writes.
+    team = _team_env(workers[0], services, serving)
+    for name, value in team.items():
+        if name.startswith(("PRODUCTOPS_S3_", "AWS_")):
+            monkeypatch.setenv(name, value)
+    lake = Lakehouse(team["PRODUCTOPS_WAREHOUSE_CATALOG"], team["PRODUCTOPS_WAREHOUSE_DATA"])
+    with duckdb.connect() as con:
+        lake.attach(con, read_only=True)
+        in_lake = con.execute("SELECT count(*) FROM marts.kpi_daily").fetchall()[0][0]
+        with pytest.raises(duckdb.Error, match=r"(?i)read.only"):
+            con.execute("DELETE FROM marts.kpi_daily")
+    assert in_lake == len(got["kpi_daily"]) > 0

@@ -98,7 +98,9 @@ def test_a_submitted_run_is_queued_and_launched_by_the_daemon(postgres, tmp_path
         wait_for(serving, "the Dagster webserver", timeout=300)
         done = _cli("run", "--submit", "--wait", "--url", f"http://127.0.0.1:{port}",
                     "--start", str(START), "--end", str(END), env=env, cwd=tmp_path)  # fmt: skip
-        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        failures = _query(postgres, "SELECT substr(event, 1, 3000) FROM event_logs WHERE "
+                          "dagster_event_type IN ('STEP_FAILURE', 'RUN_FAILURE')")  # fmt: skip
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:] + str(failures)
         assert "Queued run" in done.stdout
     finally:
         os.killpg(ui.pid, signal.SIGTERM)
