@@ -62,8 +62,7 @@ class ObjectStore:
     def register(self, con: duckdb.DuckDBPyConnection) -> None:
         """Load httpfs and give `con` a secret for `s3://` URLs."""
         extensions.load(con, "httpfs")
-        key_id = os.environ.get("AWS_ACCESS_KEY_ID")
-        secret = os.environ.get("AWS_SECRET_ACCESS_KEY")
+        key_id, secret = credentials()
         options = [f"REGION {literal(self.region)}", f"USE_SSL {str(self.use_ssl).lower()}"]
         if key_id and secret:
             options += [f"KEY_ID {literal(key_id)}", f"SECRET {literal(secret)}"]
@@ -72,7 +71,18 @@ class ObjectStore:
         con.execute(f"CREATE OR REPLACE SECRET productops_s3 (TYPE s3, {', '.join(options)})")
 
     def client(self) -> Any:
-        return _client(self, os.environ.get("AWS_ACCESS_KEY_ID"))
+        return _client(self, credentials()[0])
+
+
+def credentials() -> tuple[str | None, str | None]:
+    """The key id and secret, from the environment as Dagster's `EnvVar` reads it, when
+    asked (so that nothing holds them longer than a connection or client needs)."""
+    import dagster as dg  # late: the CLI's light commands do not load Dagster
+
+    return (
+        dg.EnvVar("AWS_ACCESS_KEY_ID").get_value(),
+        dg.EnvVar("AWS_SECRET_ACCESS_KEY").get_value(),
+    )
 
 
 @lru_cache(maxsize=4)
@@ -82,7 +92,9 @@ def _client(settings: ObjectStore, key_id: str | None) -> Any:
 
     scheme = "https" if settings.use_ssl else "http"
     endpoint = f"{scheme}://{settings.endpoint}" if settings.endpoint else None
-    return boto3.client("s3", region_name=settings.region, endpoint_url=endpoint)
+    key, secret = credentials()
+    return boto3.client("s3", region_name=settings.region, endpoint_url=endpoint,
+                        aws_access_key_id=key, aws_secret_access_key=secret)  # fmt: skip
 
 
 class Store(Protocol):

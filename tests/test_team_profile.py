@@ -47,12 +47,12 @@ def _cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProc
                           timeout=1800)  # fmt: skip
 
 
-def _query(pg: dict[str, str], sql: str) -> list[tuple]:
+def _query(pg: dict[str, str], sql: str, params: tuple = ()) -> list[tuple]:
     con = psycopg2.connect(host=pg["PRODUCTOPS_PG_HOST"], port=int(pg["PRODUCTOPS_PG_PORT"]),
                            user=pg["PRODUCTOPS_PG_USER"], dbname=pg["PRODUCTOPS_PG_DB"])  # fmt: skip
     try:
         with con.cursor() as cur:
-            cur.execute(sql)
+            cur.execute(sql, params or None)
             return cur.fetchall()
     finally:
         con.close()
@@ -77,7 +77,8 @@ def test_a_run_keeps_its_runs_and_events_in_postgres(postgres, tmp_path: Path) -
 
 
 def test_a_submitted_run_is_queued_and_launched_by_the_daemon(postgres, tmp_path: Path) -> None:
-    env = _env(tmp_path, postgres)
+    # As on a large machine: the launched run executes a process per step.
+    env = {**_env(tmp_path, postgres), "PRODUCTOPS_EXECUTOR": "multiprocess"}
     assert _cli("sample", "--scale", "0.05", "--days", "14", "--end", str(END), env=env,
                 cwd=tmp_path).returncode == 0  # fmt: skip
     port = free_port()
@@ -110,4 +111,13 @@ def test_a_submitted_run_is_queued_and_launched_by_the_daemon(postgres, tmp_path
         "SELECT count(*) FROM event_logs WHERE dagster_event_type IN ('PIPELINE_ENQUEUED', 'RUN_ENQUEUED')",
     )
     assert queued[0][0] >= 1
+    # Step processes: the multiprocess executor reports each step's own process id.
+    run_id = done.stdout.split("Queued run ")[1].split()[0]
+    pids = _query(
+        postgres,
+        "SELECT count(DISTINCT substring(event FROM 'pid\": ([0-9]+)')) FROM event_logs "
+        "WHERE dagster_event_type = 'STEP_START' AND run_id = %s",
+        (run_id,),
+    )
+    assert pids[0][0] > 1, pids
     assert (tmp_path / "data" / "serving.duckdb").exists()

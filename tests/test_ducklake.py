@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pytest
 
-from productops import extensions, sql
+from productops import extensions, lakehouse, sql
+from resources import DuckDBWarehouse
 
 
 def test_the_packaged_extensions_load_offline() -> None:
@@ -62,3 +64,25 @@ def test_a_conflicting_commit_raises_the_conflict_not_the_rollback(tmp_path: Pat
             first.execute("DELETE FROM t WHERE day = 1; INSERT INTO t VALUES (1)")
     assert sql.is_conflict(refused.value)
     assert sorted(d for (d,) in first.execute("SELECT day FROM t").fetchall()) == [0, 1, 2, 3]
+
+
+def test_a_step_whose_commit_conflicts_is_retried_and_other_errors_are_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(lakehouse.CATALOG_ENV, str(tmp_path / "catalog.ducklake"))
+    monkeypatch.setenv(lakehouse.DATA_ENV, str(tmp_path / "files") + "/")
+    warehouse = DuckDBWarehouse(data_dir=str(tmp_path / "data"), pii_salt="s")
+    with warehouse.connect() as con:
+        assert con.execute("SELECT current_database()").fetchall() == [("warehouse",)]
+        con.execute(
+            "CREATE SCHEMA marts; CREATE TABLE marts.t AS SELECT range AS day FROM range(3)"
+        )
+    refused = duckdb.TransactionException(
+        "Failed to commit DuckLake transaction. Transaction conflict - attempting to insert "
+        "into table with index 2 - but another transaction has deleted from it"
+    )
+    with pytest.raises(dg.RetryRequested), warehouse.connect():
+        raise refused
+    with pytest.raises(duckdb.TransactionException, match="no transaction"), warehouse.connect():
+        raise duckdb.TransactionException("cannot commit - no transaction is active")
+    assert not (tmp_path / "data" / "warehouse.duckdb").exists()  # the DuckLake, not a file
