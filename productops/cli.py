@@ -328,10 +328,14 @@ def _print_headline(paths) -> None:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
-    from productops.runner import ensure_dagster_home
+    import dagster as dg
+
+    from productops.runner import ensure_dagster_home, ensure_pools
     from productops.ui import launch
 
     home = ensure_dagster_home()
+    with dg.DagsterInstance.get() as instance:  # before the daemon launches any run
+        ensure_pools(instance)
     console.print(f"Dagster UI on http://{args.host}:{args.port} (Dagster home {home})")
     console.print(f"[red]{launch(home, args.host, args.port)}[/red]")
     return 2  # launch returns only when the UI cannot start

@@ -230,14 +230,18 @@ def _pools(definition: object) -> set[str]:
     return {pool} if pool else set()
 
 
-def _create_pools(instance: dg.DagsterInstance, pools: set[str]) -> None:
-    """Give each pool its limit row before any step claims a slot in it.
+def ensure_pools(instance: dg.DagsterInstance) -> None:
+    """Give each pool of the definitions its limit row before any step claims a slot.
 
-    Dagster creates the row on a pool's first claim; two workers claiming a new pool
-    at once in PostgreSQL fail with a unique-key violation (the second insert aborts the
-    transaction that Dagster meant to recover in). Created here, one by one, a pool that
-    another worker created meanwhile is simply there on the next look.
+    Dagster creates the row on a pool's first claim; two runs claiming a new pool at
+    once in PostgreSQL (two workers, or a sensor's run beside a submitted one) fail with
+    a unique-key violation: the second insert aborts the transaction that Dagster meant
+    to recover in. Created here, one by one, before a run and before the daemon starts, a
+    pool that another process created meanwhile is simply there on the next look.
     """
+    from pipelines.definitions import defs
+
+    pools = {p for a in [*(defs.assets or []), *(defs.asset_checks or [])] for p in _pools(a)}
     storage = instance.event_log_storage
     for _ in range(5):
         missing = pools - set(storage.get_concurrency_keys())
@@ -268,8 +272,7 @@ def _materialise(
     # A table's checks run as one step (a multi-asset check): count steps, not checks.
     check_steps = {c.node_def.name for c in defs.asset_checks if set(c.check_keys) & checks}
     total = len(assets) + len(check_steps)
-    pools = {p for a in [*(defs.assets or []), *(defs.asset_checks or [])] for p in _pools(a)}
-    _create_pools(instance, pools)
+    ensure_pools(instance)
     outcome = RunOutcome(run_id=str(uuid.uuid4()), success=False)
     done = threading.Event()
 
