@@ -25,7 +25,9 @@ secret and to boto3's client; never logged, never in metadata.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -158,6 +160,35 @@ class LocalStore:
         os.replace(local, target)
 
 
+class ObjectStoreError(RuntimeError):
+    """The object store refused or could not be reached; says which and why."""
+
+
+@contextmanager
+def _explained(root: str) -> Iterator[None]:
+    """boto3's errors as one line that names the lake and the setting to check."""
+    from boto3.exceptions import S3UploadFailedError
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        yield
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        hint = {
+            "NoSuchBucket": "the bucket does not exist: create it",
+            "AccessDenied": "access denied: check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY",
+            "InvalidAccessKeyId": "unknown access key: check AWS_ACCESS_KEY_ID",
+            "SignatureDoesNotMatch": "wrong secret: check AWS_SECRET_ACCESS_KEY",
+        }.get(code, f"{code or 'error'}: {exc}")
+        raise ObjectStoreError(f"{root} ({RAW_LAKE_ENV}): {hint}") from exc
+    except S3UploadFailedError as exc:  # boto3's transfer wraps the ClientError in text
+        raise ObjectStoreError(f"{root} ({RAW_LAKE_ENV}): {exc}") from exc
+    except BotoCoreError as exc:
+        raise ObjectStoreError(
+            f"{root} ({RAW_LAKE_ENV}): {exc} (check {S3_ENDPOINT_ENV} and {S3_SSL_ENV})"
+        ) from exc
+
+
 @dataclass(frozen=True)
 class S3Store:
     """The lake under `s3://bucket/prefix`: one PUT per key, so an object appears whole."""
@@ -186,8 +217,9 @@ class S3Store:
         strip = len(base) + 1 if base else 0
         found: list[str] = []
         pages = self._client.get_paginator("list_objects_v2")
-        for page in pages.paginate(Bucket=bucket, Prefix=self._key(prefix)):
-            found.extend(o["Key"][strip:] for o in page.get("Contents", []))
+        with _explained(self.root):
+            for page in pages.paginate(Bucket=bucket, Prefix=self._key(prefix)):
+                found.extend(o["Key"][strip:] for o in page.get("Contents", []))
         return sorted(k for k in found if not k.rsplit("/", 1)[-1].startswith("."))
 
     def read_texts(self, keys: list[str]) -> list[str]:
@@ -197,15 +229,17 @@ class S3Store:
             body = self._client.get_object(Bucket=bucket, Key=self._key(key))["Body"]
             return body.read().decode()
 
-        with ThreadPoolExecutor(16) as pool:  # one round trip each: many at once
+        with _explained(self.root), ThreadPoolExecutor(16) as pool:  # many round trips at once
             return list(pool.map(get, keys))
 
     def write_text(self, key: str, text: str) -> None:
         bucket = self._bucket_prefix[0]
-        self._client.put_object(Bucket=bucket, Key=self._key(key), Body=text.encode())
+        with _explained(self.root):
+            self._client.put_object(Bucket=bucket, Key=self._key(key), Body=text.encode())
 
     def put(self, local: Path, key: str) -> None:
-        self._client.upload_file(str(local), self._bucket_prefix[0], self._key(key))
+        with _explained(self.root):
+            self._client.upload_file(str(local), self._bucket_prefix[0], self._key(key))
         local.unlink()
 
 

@@ -1,0 +1,54 @@
+"""The raw lake's store on an S3-compatible server (moto's, on loopback): keys written
+whole and listed back, DuckDB reading them by URL, and a clear error for a lake that
+cannot be reached."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from productops import objectstore, sql
+from tests.services import s3_server
+
+
+@pytest.fixture(scope="module")
+def s3() -> Iterator[dict[str, str]]:
+    with s3_server("lake-bucket") as env:
+        yield env
+
+
+@pytest.fixture
+def s3_env(s3: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    for name, value in s3.items():
+        monkeypatch.setenv(name, value)
+    return s3
+
+
+def test_keys_round_trip_and_duckdb_reads_them(
+    s3_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(objectstore.RAW_LAKE_ENV, "s3://lake-bucket/some/prefix")
+    store = objectstore.raw_lake(tmp_path / "unused")
+    assert isinstance(store, objectstore.S3Store)
+    store.write_text("_manifest/nps/b1.json", '{"its": "text"}')
+    local = tmp_path / "part.parquet"
+    with sql.connect() as con:
+        con.execute(f"COPY (SELECT 42 AS x) TO {sql.literal(local)} (FORMAT parquet)")
+    store.put(local, "raw/nps/date=2026-06-01/b1.parquet")
+    assert not local.exists()  # moved, not copied
+    assert store.keys("raw/nps/") == ["raw/nps/date=2026-06-01/b1.parquet"]
+    assert store.keys("_manifest/") == ["_manifest/nps/b1.json"]
+    assert store.read_texts(["_manifest/nps/b1.json"]) == ['{"its": "text"}']
+    with sql.connect() as con:  # the lake's secret comes with every connection
+        url = store.url("raw/nps/date=2026-06-01/b1.parquet")
+        assert url == "s3://lake-bucket/some/prefix/raw/nps/date=2026-06-01/b1.parquet"
+        assert con.execute("SELECT x FROM read_parquet(?)", [url]).fetchall() == [(42,)]
+    assert not list(tmp_path.glob("**/raw"))  # nothing kept locally
+
+
+def test_a_missing_bucket_is_named_with_the_setting(s3_env: dict[str, str]) -> None:
+    store = objectstore.S3Store("s3://no-such-bucket/lake", objectstore.ObjectStore.from_env())
+    with pytest.raises(objectstore.ObjectStoreError, match=r"no-such-bucket.*does not exist"):
+        store.keys("raw/")
