@@ -49,7 +49,7 @@ def publication(
     snapshot: int | None = None
     with warehouse.connect() as con:
         ensure_tables(con)
-        lake = lakehouse.lakehouse_from_env()
+        lake = lakehouse.Lakehouse.from_env()
         if lake:  # one consistent state of a warehouse other workers may be writing
             snapshot = lake.attach_snapshot(con, "published_snapshot")
         pub = publish(

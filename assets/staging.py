@@ -21,7 +21,7 @@ from resources import DuckDBWarehouse
 # A DuckDB file has one writer at a time: every step that writes it is in this pool,
 # whose limit (config/dagster.yaml) is 1. A DuckLake warehouse (the team profile) takes
 # writers side by side, and its steps are in no pool.
-WAREHOUSE_POOL = None if lakehouse.lakehouse_from_env() else "duckdb_warehouse"
+WAREHOUSE_POOL = None if lakehouse.Lakehouse.from_env() else "duckdb_warehouse"
 
 
 def staging_key(source: Source) -> dg.AssetKey:

@@ -81,13 +81,9 @@ class Lakehouse:
         return int(snapshot)
 
 
-def lakehouse_from_env() -> Lakehouse | None:
-    return Lakehouse.from_env()
-
-
 def warehouse_exists(paths: DataPaths) -> bool:
     """Whether there is a warehouse to open (a DuckLake's catalog is assumed to be)."""
-    return lakehouse_from_env() is not None or paths.warehouse.exists()
+    return Lakehouse.from_env() is not None or paths.warehouse.exists()
 
 
 @contextmanager
@@ -100,7 +96,7 @@ def open_warehouse(
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """The warehouse: the DuckDB file `paths.warehouse`, or the DuckLake the environment
     names, attached as the default catalog; with the shared macros either way."""
-    lake = lakehouse_from_env()
+    lake = Lakehouse.from_env()
     target = ":memory:" if lake else paths.warehouse
     with sql.connect(
         target, read_only=read_only and not lake, salt=salt, memory_limit=memory_limit

@@ -35,6 +35,19 @@ def wait_for(ready: Callable[[], bool], what: str, timeout: float = 180.0) -> No
         time.sleep(0.2)
 
 
+def answers(url: str) -> Callable[[], bool]:
+    """A readiness probe for `wait_for`: the URL answers an HTTP request."""
+
+    def probe() -> bool:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return True
+        except OSError:
+            return False
+
+    return probe
+
+
 def _pg_bin() -> Path:
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     if not found:
@@ -110,14 +123,6 @@ def s3_server(*buckets: str) -> Iterator[dict[str, str]]:
         start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
-
-    def ready() -> bool:
-        try:
-            with urllib.request.urlopen(f"{url}/moto-api/", timeout=2):
-                return True
-        except OSError:
-            return False
-
     env = {
         "PRODUCTOPS_S3_ENDPOINT": f"127.0.0.1:{port}",
         "PRODUCTOPS_S3_USE_SSL": "false",
@@ -126,7 +131,7 @@ def s3_server(*buckets: str) -> Iterator[dict[str, str]]:
         "AWS_SECRET_ACCESS_KEY": S3_SECRET,
     }
     try:
-        wait_for(ready, "the S3 server (moto)")
+        wait_for(answers(f"{url}/moto-api/"), "the S3 server (moto)")
         import boto3
 
         client = boto3.client("s3", endpoint_url=url, region_name="us-east-1",

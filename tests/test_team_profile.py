@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import urllib.request
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -15,7 +14,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from tests.services import free_port, postgres_server, wait_for
+from tests.services import answers, free_port, postgres_server, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("postgres")]
 REPO = Path(__file__).resolve().parents[1]
@@ -87,15 +86,9 @@ def test_a_submitted_run_is_queued_and_launched_by_the_daemon(postgres, tmp_path
         start_new_session=True,
     )  # fmt: skip
 
-    def serving() -> bool:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2):
-                return True
-        except OSError:
-            return False
-
     try:
-        wait_for(serving, "the Dagster webserver", timeout=300)
+        wait_for(answers(f"http://127.0.0.1:{port}/server_info"), "the Dagster webserver",
+                 timeout=300)  # fmt: skip
         done = _cli("run", "--submit", "--wait", "--url", f"http://127.0.0.1:{port}",
                     "--start", str(START), "--end", str(END), env=env, cwd=tmp_path)  # fmt: skip
         run_id = done.stdout.split("Queued run ")[-1].split()[0]
