@@ -310,9 +310,10 @@ WHY = {  # what each layer does that the floor does not
     "Parquet lake (the floor keeps typed columns only), and checks and dates each record",
     "staging": "keeps the latest version of every key, tests every quarantine rule, strips "
     "HTML, redacts e-mails, phone numbers and people's names in free text, hashes people",
-    "validation": "imports Great Expectations (about 3 s with pandas, once per process) and "
-    "hands it the window's rows through pandas; reads the raw lake again for vendor fields "
-    "and duplicate deliveries, and reconciles raw with staging over the whole lake",
+    "validation": "imports Great Expectations (about 0.8 s from compiled bytecode, once per "
+    "process: its data context builds every fluent data source's pydantic model) and hands "
+    "it the window's rows through pandas; reads the raw lake again for vendor fields and "
+    "duplicate deliveries, and reconciles raw with staging over the whole lake",
     "sentiment": "scores the new distinct texts with VADER, as the floor does",
     "marts": "builds the contract tables for every day of the window with their look-backs",
     "publish": "writes and renames a complete serving file, and renders the report",

@@ -1,6 +1,6 @@
 """The raw lake's store on an S3-compatible server (moto's, on loopback): keys written
 whole and listed back, DuckDB reading them by URL, and a clear error for a lake that
-cannot be reached."""
+cannot be reached. And a folder's listing: whole keys only, in order."""
 
 from __future__ import annotations
 
@@ -52,3 +52,18 @@ def test_a_missing_bucket_is_named_with_the_setting(s3_env: dict[str, str]) -> N
     store = objectstore.S3Store("s3://no-such-bucket/lake", objectstore.ObjectStore.from_env())
     with pytest.raises(objectstore.ObjectStoreError, match=r"no-such-bucket.*does not exist"):
         store.keys("raw/")
+
+
+def test_a_folder_lists_whole_keys_sorted_and_skips_files_being_written(tmp_path: Path) -> None:
+    store = objectstore.LocalStore(tmp_path / "lake")
+    assert store.keys("raw/nps/") == []  # nothing ingested yet
+    store.write_text("raw/nps/date=2026-06-02/b2.parquet", "2")
+    store.write_text("raw/nps/date=2026-06-01/b9.parquet", "1")
+    store.write_text("raw/feedback/date=2026-06-01/b1.parquet", "f")
+    (tmp_path / "lake/raw/nps/date=2026-06-01/.b3.parquet.tmp").write_text("half")
+    assert store.keys("raw/nps/") == [
+        "raw/nps/date=2026-06-01/b9.parquet",
+        "raw/nps/date=2026-06-02/b2.parquet",
+    ]
+    assert store.keys("raw/")[0] == "raw/feedback/date=2026-06-01/b1.parquet"
+    assert store.read_texts(store.keys("raw/nps/")) == ["1", "2"]
