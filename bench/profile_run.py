@@ -18,6 +18,7 @@ this process (the job runs in-process, so every step is seen), and writes:
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 import time
@@ -91,4 +92,6 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    code = main(sys.argv[1:])
+    gc.freeze()  # as the `productops` command exits (`productops.cli.entry`)
+    sys.exit(code)

@@ -11,6 +11,7 @@ productops ui       the Dagster UI and daemon (refuses a busy port or a second U
 from __future__ import annotations
 
 import argparse
+import gc
 import getpass
 import sys
 import time
@@ -416,5 +417,18 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+def entry() -> None:
+    """The `productops` command: `main`, then an exit without Python's last collections.
+
+    At exit Python walks the heap Dagster, GX and pandas leave behind for cycles, about
+    a second per command (measured on a daily run); frozen, the objects are still freed
+    and the files closed, and the operating system takes the memory back. Not in
+    `main`, which the tests call in their own long-lived process.
+    """
+    code = main()
+    gc.freeze()
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()
