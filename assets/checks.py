@@ -8,7 +8,7 @@ marts' checks), and each step's start, output and end events with them. Each fam
 writes its own per-day rows to `quality.check_results`.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
@@ -26,6 +26,7 @@ from dagster._core.events import (  # no public path for a batch of step events
 from assets.marts import mart_key
 from assets.staging import WAREHOUSE_POOL, staging_key
 from pipelines.partitions import DAILY
+from productops import sql
 from productops.quality import engine, results
 from productops.quality.mart_suites import MART_SUITES, evaluate_mart
 from productops.quality.results import CheckOutcome
@@ -67,6 +68,7 @@ def report_per_day(
     outcome: CheckOutcome,
     severity: dg.AssetCheckSeverity,
     blocking: bool,
+    targets: dict[str, AssetCheckEvaluationTargetMaterializationData] | None = None,
 ) -> None:
     """One check evaluation per day of a multi-day run, on that day's partition.
 
@@ -75,11 +77,13 @@ def report_per_day(
     backfill that passed them all. Each day's own outcome is logged on its partition, as
     one batch of events (stored in one transaction, productops/dagster_storage.py) the
     way Dagster logs a step's per-partition materializations; `log_event` has no batch.
+    `targets`: the checked partitions' latest materializations, when the caller has them.
     """
     if context.has_partition_key or not context.has_partition_key_range:
         return  # one day: Dagster files the returned result under it
     days = [d for d in outcome.days if d.day is not None]
-    targets = _targets(context, asset_key, [d.day.isoformat() for d in days])
+    if targets is None:
+        targets = _targets(context, asset_key, [d.day.isoformat() for d in days])
     step = context.op_execution_context.get_step_execution_context()
     batch = generate_event_batch_id()
     for i, day in enumerate(days):
@@ -133,14 +137,28 @@ def staging_checks(suite: TableSuite) -> dg.AssetChecksDefinition:
         context: dg.AssetCheckExecutionContext, warehouse: DuckDBWarehouse
     ) -> Iterator[dg.AssetCheckResult]:
         start, end = _window(context, suite)
-        selected = {key.name for key in context.selected_asset_check_keys}
+        chosen = {key.name for key in context.selected_asset_check_keys}
+        selected = [name for name in names if name in chosen]
         with warehouse.connect() as con:
             outcomes = engine.evaluate(con, warehouse.paths, suite, start, end, datetime.now(UTC))
-            for name in names:
-                if name in selected:
-                    yield _result(context, con, suite, outcomes[name])
+            # Every family checks the same partitions: their materializations are fetched
+            # once, and the families' rows are written in one commit.
+            targets = _step_targets(context, suite, outcomes.values())
+            with sql.transaction(con):
+                checked = [_result(context, con, suite, outcomes[n], targets) for n in selected]
+        yield from checked
 
     return _checks
+
+
+def _step_targets(
+    context: dg.AssetCheckExecutionContext, suite: TableSuite, outcomes: Iterable[CheckOutcome]
+) -> dict[str, AssetCheckEvaluationTargetMaterializationData] | None:
+    """What `report_per_day` needs for every family of a multi-day run, fetched once."""
+    if not suite.source.daily or context.has_partition_key or not context.has_partition_key_range:
+        return None
+    days = sorted({d.day.isoformat() for o in outcomes for d in o.days if d.day is not None})
+    return _targets(context, staging_key(suite.source), days)
 
 
 def _result(
@@ -148,6 +166,7 @@ def _result(
     con: duckdb.DuckDBPyConnection,
     suite: TableSuite,
     outcome: CheckOutcome,
+    targets: dict[str, AssetCheckEvaluationTargetMaterializationData] | None = None,
 ) -> dg.AssetCheckResult:
     """Record one family's outcome in `quality.check_results` and report it to Dagster."""
     name, asset = outcome.name, staging_key(suite.source)
@@ -158,7 +177,7 @@ def _result(
         source=suite.source.name, description=description, checked_at=datetime.now(UTC),
     )  # fmt: skip
     if suite.source.daily:
-        report_per_day(context, asset, outcome, severity, info.severity == "ERROR")
+        report_per_day(context, asset, outcome, severity, info.severity == "ERROR", targets)
     worst = outcome.worst
     return dg.AssetCheckResult(
         asset_key=asset,
