@@ -119,3 +119,33 @@ def test_a_batch_that_fails_is_stored_once_event_by_event(tmp_path: Path, monkey
         assert _materialize_january(instance).success
         assert failed  # a batch did fail, was rolled back, and Dagster stored it singly
         assert _january(instance) == [f"2026-01-{d:02d}" for d in range(1, 31)]  # no doubles
+
+
+def test_the_index_schema_is_asked_once_and_event_tags_still_written(
+    tmp_path: Path, monkeypatch
+) -> None:
+    asked: list[str] = []
+    has_table = SqliteEventLogStorage.has_table
+
+    def counted(self, table_name: str) -> bool:
+        asked.append(table_name)
+        return has_table(self, table_name)
+
+    monkeypatch.setattr(SqliteEventLogStorage, "has_table", counted)
+    with dg.DagsterInstance.from_config(str(_home(tmp_path))) as instance:
+        asked.clear()
+        assert _materialize_january(instance).success
+        assert asked.count("asset_event_tags") <= 1  # Dagster alone asks before every event
+        key = dg.AssetKey("tagged")
+        for i in range(3):
+            instance.report_runless_asset_event(
+                dg.AssetMaterialization(
+                    key, partition=f"p{i}", tags={"dagster/data_version": f"v{i}"}
+                )
+            )
+        tags = instance.get_event_tags_for_asset(key)
+        assert sorted(t["dagster/data_version"] for t in tags) == ["v0", "v1", "v2"]
+        instance.wipe()  # a wiped index is asked again, and written again
+        instance.report_runless_asset_event(dg.AssetMaterialization(key, partition="p9"))
+        assert _january(instance) == []
+        assert instance.fetch_materializations(key, limit=10).records
