@@ -3,7 +3,9 @@
 Built from the serving file, as any BI reader sees it. Each chart is drawn with Altair
 and rendered to SVG by `vl-convert` (no JavaScript, no CDN: the file opens offline and
 weighs tens of kilobytes), and comes with a sentence whose numbers are computed from
-the same tables: what changed, by how much, and whether it is beyond the noise.
+the same tables: what changed, by how much, and whether it is beyond the noise. Charts
+and their findings cover the 13 weeks up to the report's day (`CHART_DAYS`); the
+decisions (what to fix first, seats, alerts) their own windows.
 
 The findings do not know the sample company's story dates: NPS changes are found by
 comparing the 28 days before each day with the 28 days from it, and kept only when the
@@ -27,6 +29,10 @@ from productops import alerts
 from productops.permissions import private_umask
 
 WIDTH, HEIGHT = 720, 220
+# What the charts and their findings cover, ending on the report's day: a quarter reads
+# at a glance (a year of daily marks does not), and the report costs the same to draw
+# on the first day as after years of history.
+CHART_DAYS = 91
 RED, GREY, BLUE = "#c0392b", "#7f8c8d", "#2c6fbb"
 
 
@@ -92,7 +98,7 @@ WITH daily AS (
 SELECT date, segment, segment_value, nps1, nps2, nps2 - nps1 AS change,
        1.96 * sqrt(se1 * se1 + se2 * se2) AS margin
 FROM scored
-WHERE abs(nps2 - nps1) > 1.96 * sqrt(se1 * se1 + se2 * se2)
+WHERE abs(nps2 - nps1) > 1.96 * sqrt(se1 * se1 + se2 * se2) AND date >= ?
 QUALIFY row_number() OVER (PARTITION BY segment, segment_value, sign(nps2 - nps1)
                            ORDER BY abs(nps2 - nps1) / nullif(sqrt(se1 * se1 + se2 * se2), 0)
                            DESC) = 1
@@ -118,26 +124,29 @@ class NpsChange:
         )
 
 
-def nps_changes(con: duckdb.DuckDBPyConnection) -> list[NpsChange]:
-    """The largest significant rise and fall of each segment's NPS (overall and per plan)."""
-    rows = con.execute(_NPS_CHANGES).fetchall()
+def nps_changes(con: duckdb.DuckDBPyConnection, since: date = date.min) -> list[NpsChange]:
+    """The largest significant rise and fall of each segment's NPS (overall and per plan)
+    on a day from `since` on."""
+    rows = con.execute(_NPS_CHANGES, [since]).fetchall()
     return [NpsChange(d, s, v, b, a, m) for d, s, v, b, a, _, m in rows]
 
 
-def _nps_section(con: duckdb.DuckDBPyConnection) -> Section:
+def _nps_section(con: duckdb.DuckDBPyConnection, since: date) -> Section:
     series = _frame(
         con,
-        """SELECT date, CASE WHEN segment = 'all' THEN 'everyone' ELSE segment_value END AS who,
+        """SELECT * FROM (
+           SELECT date, CASE WHEN segment = 'all' THEN 'everyone' ELSE segment_value END AS who,
                   nps_28d, responses_28d,
                   100 * 1.96 * sqrt(greatest((sum(promoters + detractors) OVER w / sum(responses) OVER w)
                        - power(sum(promoters - detractors) OVER w / sum(responses) OVER w, 2), 0)
                        / sum(responses) OVER w) AS margin
            FROM marts.nps_daily WHERE segment IN ('all', 'plan')
            WINDOW w AS (PARTITION BY segment, segment_value ORDER BY date
-                        RANGE BETWEEN INTERVAL 27 DAYS PRECEDING AND CURRENT ROW)
-           ORDER BY date""",
+                        RANGE BETWEEN INTERVAL 27 DAYS PRECEDING AND CURRENT ROW))
+           WHERE date >= ? ORDER BY date""",
+        [since],
     ).with_columns(lo=pl.col("nps_28d") - pl.col("margin"), hi=pl.col("nps_28d") + pl.col("margin"))
-    changes = nps_changes(con)[:4]  # overall first, then the plans by significance
+    changes = nps_changes(con, since)[:4]  # overall first, then the plans by significance
     overall = series.filter(pl.col("who") == "everyone")
     base = alt.Chart(overall).encode(x=alt.X("date:T", title=None))
     band = base.mark_area(opacity=0.2, color=BLUE).encode(
@@ -185,12 +194,15 @@ def _nps_section(con: duckdb.DuckDBPyConnection) -> Section:
 # --- Themes ---------------------------------------------------------------------------
 
 
-def _themes_section(con: duckdb.DuckDBPyConnection) -> Section:
-    weekly = _frame(
+def _themes_section(con: duckdb.DuckDBPyConnection, since: date) -> Section:
+    # Four weeks before the window too: an emerging theme is compared with its mean.
+    with_before = _frame(
         con,
         "SELECT week, theme, items, negative_share, is_emerging FROM marts.feedback_themes_weekly "
-        "WHERE theme <> 'other' ORDER BY week, theme",
+        "WHERE theme <> 'other' AND week >= ? ORDER BY week, theme",
+        [since - timedelta(weeks=4)],
     )
+    weekly = with_before.filter(pl.col("week") >= since)
     emerging = weekly.filter(pl.col("is_emerging"))
     first_time = emerging.sort("week").unique("theme", keep="first").sort("items", descending=True)
     base = alt.Chart(weekly).encode(
@@ -206,7 +218,7 @@ def _themes_section(con: duckdb.DuckDBPyConnection) -> Section:
     chart = (lines + points).properties(width=WIDTH, height=HEIGHT)
     sentences = []
     for row in first_time.head(3).iter_rows(named=True):
-        before = weekly.filter(
+        before = with_before.filter(
             (pl.col("theme") == row["theme"]) & (pl.col("week") < row["week"])
         ).tail(4)
         mean = before["items"].mean() if before.height else 0
@@ -224,17 +236,19 @@ def _themes_section(con: duckdb.DuckDBPyConnection) -> Section:
 # --- Social ---------------------------------------------------------------------------
 
 
-def _social_section(con: duckdb.DuckDBPyConnection) -> Section:
+def _social_section(con: duckdb.DuckDBPyConnection, since: date) -> Section:
     daily = _frame(
         con,
-        """SELECT date, mentions, net_sentiment, is_spike,
+        """SELECT * FROM (
+           SELECT date, mentions, net_sentiment, is_spike,
                   avg(mentions) OVER (ORDER BY date RANGE BETWEEN INTERVAL 28 DAYS PRECEDING
                                       AND INTERVAL 1 DAY PRECEDING) AS prior_mean,
                   sum(net_sentiment * mentions) OVER week / nullif(sum(mentions) OVER week, 0)
                       AS net_sentiment_7d
            FROM marts.social_sentiment_daily WHERE platform = 'all'
-           WINDOW week AS (ORDER BY date RANGE BETWEEN INTERVAL 6 DAYS PRECEDING AND CURRENT ROW)
-           ORDER BY date""",
+           WINDOW week AS (ORDER BY date RANGE BETWEEN INTERVAL 6 DAYS PRECEDING AND CURRENT ROW))
+           WHERE date >= ? ORDER BY date""",
+        [since],
     )
     bars = (
         alt.Chart(daily)
@@ -275,7 +289,7 @@ def _social_section(con: duckdb.DuckDBPyConnection) -> Section:
 # --- Tools ----------------------------------------------------------------------------
 
 
-def _tools_section(con: duckdb.DuckDBPyConnection) -> Section:
+def _tools_section(con: duckdb.DuckDBPyConnection, since: date) -> Section:
     latest = _frame(
         con,
         """SELECT tool, seats, active_users_30d, utilisation, unused_seats,
@@ -285,7 +299,8 @@ def _tools_section(con: duckdb.DuckDBPyConnection) -> Section:
     ).with_columns(pl.col("unused_cost").cast(pl.Float64))
     usage = _frame(
         con,
-        "SELECT date, tool, mau FROM marts.tool_usage_daily ORDER BY date, tool",
+        "SELECT date, tool, mau FROM marts.tool_usage_daily WHERE date >= ? ORDER BY date, tool",
+        [since],
     )
     util = (
         alt.Chart(latest)
@@ -327,11 +342,12 @@ def _tools_section(con: duckdb.DuckDBPyConnection) -> Section:
 # --- Trust ----------------------------------------------------------------------------
 
 
-def _trust_section(con: duckdb.DuckDBPyConnection) -> Section:
+def _trust_section(con: duckdb.DuckDBPyConnection, since: date) -> Section:
     trust = _frame(
         con,
         "SELECT date, source, trusted, coalesce(notes, '') AS notes FROM marts.data_trust "
-        "ORDER BY date, source",
+        "WHERE date >= ? ORDER BY date, source",
+        [since],
     )
     chart = (
         alt.Chart(trust)
@@ -508,9 +524,10 @@ def build_report(serving: Path, out_dir: Path) -> Report:
             raise ValueError(f"{serving} has no published days yet: run the pipeline first")
         report = Report(day, out_dir / f"productops-{day.isoformat()}.html")
         report.sections += [_fix_first_section(con), _seats_section(con), _alerts_section(con, day)]
+        since = day - timedelta(days=CHART_DAYS - 1)
         for build in (_nps_section, _themes_section, _social_section, _tools_section,
                       _trust_section):  # fmt: skip
-            report.sections.append(build(con))
+            report.sections.append(build(con, since))
     body = [
         f"<h1>Product Ops report, {_fmt_day(day)}</h1>",
         f'<p class="meta">From {html.escape(str(serving))}, published {published:%Y-%m-%d %H:%M} '

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -70,3 +70,27 @@ def test_every_planted_story_is_told_in_numbers(sample_run: SampleRun, tmp_path:
     alerts = text["Alerts of the last 28 days"]
     assert f"Social spike on {stories.incident}" in alerts
     assert alerts.count("Social spike") == 1
+
+
+def test_the_charts_cover_the_last_weeks_only(
+    sample_run: SampleRun, tmp_path: Path, monkeypatch
+) -> None:
+    """A report after years of history reads like one after a quarter: the charts and their
+    findings cover `CHART_DAYS` up to the report's day (here cut just after the incident)."""
+    from productops import report as module
+
+    stories, end = sample_run.summary.stories, sample_run.end
+    incident = f"{stories.incident.day} {stories.incident:%b %Y}"
+
+    def social(days: int) -> str:
+        monkeypatch.setattr(module, "CHART_DAYS", days)
+        sections = build_report(sample_run.paths.serving, tmp_path).sections
+        return " ".join(
+            next(s for s in sections if s.title.startswith("What the public")).sentences
+        )
+
+    assert f"Mentions spiked on {incident}" in social((end - stories.incident).days + 1)
+    assert "No spike of mentions in the window." in social((end - stories.incident).days)
+    since = stories.incident + timedelta(days=1)
+    with duckdb.connect(str(sample_run.paths.serving), read_only=True) as con:
+        assert all(c.day >= since for c in nps_changes(con, since))
