@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
+from hashlib import sha1
 
 import duckdb
 
@@ -474,20 +475,18 @@ class Reconciliation:
         return not self.mismatched
 
 
-def reconcile(con: duckdb.DuckDBPyConnection, paths: DataPaths, source: Source) -> Reconciliation:
+def reconcile(
+    con: duckdb.DuckDBPyConnection, paths: DataPaths, source: Source, remember: bool = False
+) -> Reconciliation:
     """Every raw record of a merged batch is in staging or quarantine, day by day.
 
     A day's raw keys are its distinct natural keys plus its records without one;
     staging keeps the latest version of each on its day, or quarantine says why not.
-    Batches not merged yet (arriving while this runs) are left out.
+    Batches not merged yet (arriving while this runs) are left out. The raw side is
+    counted again only for days whose merged files changed (`_raw_key_counts`).
     """
-    files = raw_files(paths, source, None, None)
+    raw = _raw_key_counts(con, paths, source, remember)
     by_day = "date" if source.daily else "NULL::DATE"
-    merged = (
-        "batch_id IN (SELECT batch_id FROM ops.merged_batches WHERE source = ?)"
-        if ledger.exists(con)
-        else "? IS NOT NULL"  # a warehouse from before the ledger: every batch counts
-    )
     # An inventory's quarantined newest row of a key with a staged (older, good) row is
     # the same key, counted once.
     stale = (
@@ -496,28 +495,84 @@ def reconcile(con: duckdb.DuckDBPyConnection, paths: DataPaths, source: Source) 
         else f"WHERE record_key IS NULL OR record_key NOT IN "
         f"(SELECT _key FROM staging.{source.table} WHERE _key IS NOT NULL)"
     )
-    rows = con.execute(
-        f"""
-        WITH raw AS (
-            SELECT {by_day} AS day, record_key FROM ({_raw_relation(files)})
-            WHERE {merged}
-        ),
-        counted AS (
-            SELECT day, count(DISTINCT record_key) + count(*) FILTER (record_key IS NULL) AS r,
-                   0 AS s, 0 AS q
-            FROM raw GROUP BY day
-            UNION ALL SELECT {by_day}, 0, count(*), 0 FROM staging.{source.table} GROUP BY 1
-            UNION ALL SELECT {by_day}, 0, 0, count(*) FROM quarantine.{source.name}
-                {stale} GROUP BY 1
-        )
-        SELECT day, sum(r)::BIGINT, sum(s)::BIGINT, sum(q)::BIGINT
-        FROM counted GROUP BY day ORDER BY day
-        """,
-        [source.name],
-    ).fetchall()
+    kept = {
+        day: (staged, quarantined)
+        for day, staged, quarantined in con.execute(
+            f"""
+            SELECT day, sum(s)::BIGINT, sum(q)::BIGINT FROM (
+                SELECT {by_day} AS day, count(*) AS s, 0 AS q FROM staging.{source.table} GROUP BY 1
+                UNION ALL SELECT {by_day}, 0, count(*) FROM quarantine.{source.name} {stale} GROUP BY 1
+            ) GROUP BY day
+            """
+        ).fetchall()
+    }
+    days = sorted(raw.keys() | kept.keys(), key=lambda d: (d is None, d))
+    rows = [(d, raw.get(d, 0), *kept.get(d, (0, 0))) for d in days]
     return Reconciliation(
         raw_keys=sum(r[1] for r in rows),
         staged=sum(r[2] for r in rows),
         quarantined=sum(r[3] for r in rows),
         mismatched=[r for r in rows if r[1] != r[2] + r[3]],
     )
+
+
+RAW_KEY_COUNTS_DDL = """
+CREATE SCHEMA IF NOT EXISTS ops;
+CREATE TABLE IF NOT EXISTS ops.raw_key_counts (
+    source VARCHAR, day DATE, files VARCHAR, raw_keys BIGINT);
+"""
+
+
+def _raw_key_counts(
+    con: duckdb.DuckDBPyConnection, paths: DataPaths, source: Source, remember: bool
+) -> dict[date | None, int]:
+    """Raw keys per day of the merged batches, read again only for days whose files changed.
+
+    Raw files are written once under their batch's id and never change, so a day's count
+    holds while its list of merged files does: `ops.raw_key_counts` keeps it with a hash
+    of that list. Without it the daily check re-read every raw file of the lake, which
+    made a run at a year of history 0.6 s slower than at 90 days. `remember` stores what
+    was counted (a check step); a reader only uses what is stored.
+    """
+    merged = (
+        {b for (b,) in con.execute(
+            "SELECT batch_id FROM ops.merged_batches WHERE source = ?", [source.name]
+        ).fetchall()}
+        if ledger.exists(con)
+        else None  # a warehouse from before the ledger: every batch counts
+    )  # fmt: skip
+    groups: dict[date | None, list[str]] = {}
+    for key in _raw_keys(paths, source):
+        _, _, folder, name = key.split("/")
+        if merged is None or name.removesuffix(".parquet") in merged:
+            groups.setdefault(_partition_day(folder) if source.daily else None, []).append(key)
+    hashes = {day: sha1("\n".join(keys).encode()).hexdigest() for day, keys in groups.items()}
+    stored = (
+        {day: (files, n) for day, files, n in con.execute(
+            "SELECT day, files, raw_keys FROM ops.raw_key_counts WHERE source = ?", [source.name]
+        ).fetchall()}
+        if table_columns(con, "ops.raw_key_counts")
+        else {}
+    )  # fmt: skip
+    counts = {day: stored[day][1] for day in groups if stored.get(day, ("",))[0] == hashes[day]}
+    recount = [day for day in groups if day not in counts]
+    if recount:
+        by_day = "date" if source.daily else "NULL::DATE"
+        files = [paths.store.url(k) for day in recount for k in groups[day]]
+        found = dict(
+            con.execute(
+                f"""SELECT {by_day} AS day,
+                           count(DISTINCT record_key) + count(*) FILTER (record_key IS NULL)
+                    FROM ({_raw_relation(files)}) GROUP BY day"""
+            ).fetchall()
+        )
+        counts.update({day: found.get(day, 0) for day in recount})
+    if remember and (recount or stored.keys() - groups.keys()):
+        with transaction(con):
+            con.execute(RAW_KEY_COUNTS_DDL)
+            con.execute("DELETE FROM ops.raw_key_counts WHERE source = ?", [source.name])
+            con.executemany(
+                "INSERT INTO ops.raw_key_counts VALUES (?, ?, ?, ?)",
+                [(source.name, day, hashes[day], counts[day]) for day in groups],
+            )
+    return counts

@@ -60,6 +60,35 @@ def test_nps_latest_version_wins_and_bad_records_are_quarantined_with_reasons(pa
     assert found.ok and found.raw_keys == found.staged + found.quarantined == 6
 
 
+def test_reconciliation_recounts_only_days_whose_raw_files_changed(paths) -> None:
+    """A check remembers each day's raw key count with its list of merged files; the next
+    one reuses it (a stored count is trusted: here made wrong on purpose), and counts a
+    day again as soon as its files change."""
+    nps = SOURCES["nps"]
+    write_jsonl(paths, "nps", "day1.jsonl", [delighted(str(i), 7) for i in range(20)])
+    write_jsonl(
+        paths,
+        "nps",
+        "day2.jsonl",
+        [delighted(str(i), 8, created=T0 + 86400) for i in range(20, 25)],
+    )
+    con = stage(paths, "nps", DAY, date(2026, 3, 3))
+    assert reconcile(con, paths, nps, remember=True).raw_keys == 25
+    stored = rows(con, "SELECT day, raw_keys FROM ops.raw_key_counts ORDER BY day")
+    assert stored == [{"day": DAY, "raw_keys": 20}, {"day": date(2026, 3, 3), "raw_keys": 5}]
+
+    con.execute("UPDATE ops.raw_key_counts SET raw_keys = 21 WHERE day = ?", [DAY])
+    assert reconcile(con, paths, nps).mismatched == [(DAY, 21, 20, 0)]  # read, not recounted
+
+    # A lost raw file changes the day's list: counted again, and the loss is seen.
+    lost = next((paths.lake / "raw" / "nps" / "date=2026-03-03").glob("*.parquet"))
+    lost.unlink()
+    found = reconcile(con, paths, nps, remember=True)
+    assert found.mismatched == [(DAY, 21, 20, 0), (date(2026, 3, 3), 0, 5, 0)]
+    con.execute("DELETE FROM ops.raw_key_counts WHERE day = ?", [DAY])  # forgotten: recounted
+    assert reconcile(con, paths, nps).mismatched == [(date(2026, 3, 3), 0, 5, 0)]
+
+
 def test_rebuilding_a_window_gives_identical_tables(paths) -> None:
     write_jsonl(paths, "nps", "day1.jsonl", [delighted(str(i), i % 11) for i in range(50)])
     con = stage(paths, "nps", DAY, DAY)

@@ -349,7 +349,7 @@ def _quarantine_rate(con, suite: TableSuite, start, end, days) -> list[DayOutcom
 def _reconciles(con, paths: DataPaths, suite: TableSuite, start, end, days) -> list[DayOutcome]:
     """Over the whole lake, not only the window: a record that reached neither staging nor
     quarantine on any day is a loss, and every run says so until it is repaired."""
-    found = reconcile(con, paths, suite.source)
+    found = reconcile(con, paths, suite.source, remember=True)
     gap = found.raw_keys - found.staged - found.quarantined
     missing = sum(abs(r - s - q) for _, r, s, q in found.mismatched)
     detail = ""
