@@ -571,8 +571,10 @@ def _raw_key_counts(
         with transaction(con):
             con.execute(RAW_KEY_COUNTS_DDL)
             con.execute("DELETE FROM ops.raw_key_counts WHERE source = ?", [source.name])
-            con.executemany(
-                "INSERT INTO ops.raw_key_counts VALUES (?, ?, ?, ?)",
-                [(source.name, day, hashes[day], counts[day]) for day in groups],
+            days = list(groups)  # one statement, not one per day
+            con.execute(
+                "INSERT INTO ops.raw_key_counts SELECT ?, unnest(?::DATE[]), "
+                "unnest(?::VARCHAR[]), unnest(?::BIGINT[])",
+                [source.name, days, [hashes[d] for d in days], [counts[d] for d in days]],
             )
     return counts
