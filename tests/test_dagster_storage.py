@@ -149,3 +149,42 @@ def test_the_index_schema_is_asked_once_and_event_tags_still_written(
         instance.report_runless_asset_event(dg.AssetMaterialization(key, partition="p9"))
         assert _january(instance) == []
         assert instance.fetch_materializations(key, limit=10).records
+
+
+@dg.asset_check(asset=daily, partitions_def=DAYS, blocking=True)
+def daily_ok() -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(passed=True)
+
+
+def test_each_stored_event_is_serialised_once(tmp_path: Path, monkeypatch) -> None:
+    """Stock Dagster serialises a planned check event once per partition and a check
+    evaluation twice; here every event is serialised once, to the same text."""
+    from dagster._core.events.log import EventLogEntry
+
+    from productops import dagster_storage
+
+    serialised: list[EventLogEntry] = []  # kept alive, so that their ids are unique
+    real = dagster_storage._serialize_value
+
+    def counted(value, *args, **kwargs):
+        if isinstance(value, EventLogEntry):
+            serialised.append(value)
+        return real(value, *args, **kwargs)
+
+    monkeypatch.setattr(dagster_storage, "_serialize_value", counted)
+    with dg.DagsterInstance.from_config(str(_home(tmp_path))) as instance:
+        result = dg.materialize(
+            [daily, daily_ok],
+            instance=instance,
+            tags={
+                "dagster/asset_partition_range_start": "2026-01-01",
+                "dagster/asset_partition_range_end": "2026-01-30",
+            },
+        )
+        assert result.success
+        assert len({id(e) for e in serialised}) == len(serialised) > 60  # 30 planned, ...
+        records = instance.get_records_for_run(result.run_id, limit=1000).records
+        assert len(records) == len(serialised)  # every event stored, and read back
+        key = dg.AssetCheckKey(daily.key, "daily_ok")
+        history = instance.event_log_storage.get_asset_check_execution_history(key, limit=100)
+        assert history and all(r.event is not None for r in history)
