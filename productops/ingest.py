@@ -207,6 +207,9 @@ def raw_key(source: Source, partition: str, batch_id: str) -> str:
     return f"raw/{source.name}/{partition}/{batch_id}.parquet"
 
 
+_ENTRIES: dict[tuple[str, str], Batch] = {}  # (lake, key) -> the manifest entry read there
+
+
 class Manifest:
     """Which batches of a source are in the lake; one small JSON entry per batch, kept
     with the lake (`_manifest/<source>/`). The index of landing files already hashed is
@@ -223,16 +226,23 @@ class Manifest:
             for k in self.store.keys(self.prefix)
             if k.endswith(".json") and not k.rsplit("/", 1)[-1].startswith("_")
         ]
+        # An entry is written once, whole, under its batch's content hash: each is read
+        # once per process (a run asks for a source's batches some six times; a year of
+        # daily files is 365 entries a source).
+        root = self.store.root
+        unread = [k for k in keys if (root, k) not in _ENTRIES]
+        for key, text in zip(unread, self.store.read_texts(unread), strict=True):
+            _ENTRIES[root, key] = Batch(**json.loads(text))
         found = {}
-        for text in self.store.read_texts(keys):
-            b = Batch(**json.loads(text))
+        for key in keys:
+            b = _ENTRIES[root, key]
             found[b.batch_id] = b
         return found
 
     def record(self, batch: Batch) -> None:
-        self.store.write_text(
-            f"{self.prefix}{batch.batch_id}.json", json.dumps(asdict(batch), indent=1)
-        )
+        key = f"{self.prefix}{batch.batch_id}.json"
+        self.store.write_text(key, json.dumps(asdict(batch), indent=1))
+        _ENTRIES[self.store.root, key] = batch
 
     def file_index(self) -> dict[str, dict[str, int | str]]:
         """Hashes of landing files already read, by path, size and mtime (saves re-hashing)."""
