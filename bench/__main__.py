@@ -317,7 +317,8 @@ WHY = {  # what each layer does that the floor does not
     "validation": "imports Great Expectations (about 0.8 s from compiled bytecode, once per "
     "process: its data context builds every fluent data source's pydantic model) and hands "
     "it the window's rows through pandas; reads the raw lake again for vendor fields and "
-    "duplicate deliveries, and reconciles raw with staging over the whole lake",
+    "duplicate deliveries, and reconciles raw with staging over the whole lake (reading "
+    "again only the days whose raw files changed)",
     "sentiment": "scores the new distinct texts with VADER, as the floor does",
     "marts": "builds the contract tables for every day of the window with their look-backs",
     "publish": "writes and renames a complete serving file, and renders the report",
