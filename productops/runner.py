@@ -12,7 +12,7 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -139,38 +139,32 @@ def _run(
     log_level: str,
     tags: dict[str, str] | None = None,
 ) -> dg.ExecuteInProcessResult:
-    # Python's collector would walk the definitions and Dagster's modules (hundreds of
-    # thousands of objects that live as long as the process) again and again while GX
-    # imports and events are built: frozen, a daily run takes 0.2-0.3 s less (measured).
+    with _collector_frozen():
+        return job.execute_in_process(
+            instance=instance,
+            run_id=run_id,
+            asset_selection=keys,
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+            tags={
+                ASSET_PARTITION_RANGE_START_TAG: window[0].isoformat(),
+                ASSET_PARTITION_RANGE_END_TAG: window[1].isoformat(),
+                **run_tags(data_paths()),
+                **(tags or {}),
+            },
+        )
+
+
+@contextlib.contextmanager
+def _collector_frozen() -> Iterator[None]:
+    """Python's collector would walk the definitions and Dagster's modules (hundreds of
+    thousands of objects that live as long as the process) again and again while GX
+    imports and events are built: frozen, a daily run takes 0.2-0.3 s less (measured)."""
     gc.freeze()
     try:
-        return _execute(job, instance, run_id, keys, window, log_level, tags)
+        yield
     finally:
         gc.unfreeze()
-
-
-def _execute(
-    job: dg.JobDefinition,
-    instance: dg.DagsterInstance,
-    run_id: str,
-    keys: list[dg.AssetKey] | None,
-    window: tuple[date, date],
-    log_level: str,
-    tags: dict[str, str] | None,
-) -> dg.ExecuteInProcessResult:
-    return job.execute_in_process(
-        instance=instance,
-        run_id=run_id,
-        asset_selection=keys,
-        raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-        tags={
-            ASSET_PARTITION_RANGE_START_TAG: window[0].isoformat(),
-            ASSET_PARTITION_RANGE_END_TAG: window[1].isoformat(),
-            **run_tags(data_paths()),
-            **(tags or {}),
-        },
-    )
 
 
 def _collect(result: dg.ExecuteInProcessResult, outcome: RunOutcome) -> None:
