@@ -485,7 +485,6 @@ def reconcile(
     Batches not merged yet (arriving while this runs) are left out. The raw side is
     counted again only for days whose merged files changed (`_raw_key_counts`).
     """
-    raw = _raw_key_counts(con, paths, source, remember)
     by_day = "date" if source.daily else "NULL::DATE"
     # An inventory's quarantined newest row of a key with a staged (older, good) row is
     # the same key, counted once.
@@ -495,17 +494,19 @@ def reconcile(
         else f"WHERE record_key IS NULL OR record_key NOT IN "
         f"(SELECT _key FROM staging.{source.table} WHERE _key IS NOT NULL)"
     )
-    kept = {
-        day: (staged, quarantined)
-        for day, staged, quarantined in con.execute(
-            f"""
-            SELECT day, sum(s)::BIGINT, sum(q)::BIGINT FROM (
-                SELECT {by_day} AS day, count(*) AS s, 0 AS q FROM staging.{source.table} GROUP BY 1
-                UNION ALL SELECT {by_day}, 0, count(*) FROM quarantine.{source.name} {stale} GROUP BY 1
-            ) GROUP BY day
-            """
-        ).fetchall()
-    }
+    with transaction(con):  # one snapshot: a batch merged meanwhile is on neither side
+        raw = _raw_key_counts(con, paths, source, remember)
+        kept = {
+            day: (staged, quarantined)
+            for day, staged, quarantined in con.execute(
+                f"""
+                SELECT day, sum(s)::BIGINT, sum(q)::BIGINT FROM (
+                    SELECT {by_day} AS day, count(*) AS s, 0 AS q FROM staging.{source.table} GROUP BY 1
+                    UNION ALL SELECT {by_day}, 0, count(*) FROM quarantine.{source.name} {stale} GROUP BY 1
+                ) GROUP BY day
+                """
+            ).fetchall()
+        }
     days = sorted(raw.keys() | kept.keys(), key=lambda d: (d is None, d))
     rows = [(d, raw.get(d, 0), *kept.get(d, (0, 0))) for d in days]
     return Reconciliation(
@@ -567,14 +568,13 @@ def _raw_key_counts(
             ).fetchall()
         )
         counts.update({day: found.get(day, 0) for day in recount})
-    if remember and (recount or stored.keys() - groups.keys()):
-        with transaction(con):
-            con.execute(RAW_KEY_COUNTS_DDL)
-            con.execute("DELETE FROM ops.raw_key_counts WHERE source = ?", [source.name])
-            days = list(groups)  # one statement, not one per day
-            con.execute(
-                "INSERT INTO ops.raw_key_counts SELECT ?, unnest(?::DATE[]), "
-                "unnest(?::VARCHAR[]), unnest(?::BIGINT[])",
-                [source.name, days, [hashes[d] for d in days], [counts[d] for d in days]],
-            )
+    if remember and (recount or stored.keys() - groups.keys()):  # in the caller's transaction
+        con.execute(RAW_KEY_COUNTS_DDL)
+        con.execute("DELETE FROM ops.raw_key_counts WHERE source = ?", [source.name])
+        days = list(groups)  # one statement, not one per day
+        con.execute(
+            "INSERT INTO ops.raw_key_counts SELECT ?, unnest(?::DATE[]), "
+            "unnest(?::VARCHAR[]), unnest(?::BIGINT[])",
+            [source.name, days, [hashes[d] for d in days], [counts[d] for d in days]],
+        )
     return counts
