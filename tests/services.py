@@ -14,10 +14,20 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
+
+
+def stop_group(process: subprocess.Popen, timeout: float = 60) -> None:
+    """Stop a server started with `start_new_session=True` and everything it started: a
+    code server the Dagster webserver starts can outlive it (seen running minutes after
+    a test), so the group is killed once the server has exited."""
+    os.killpg(process.pid, signal.SIGTERM)
+    process.wait(timeout=timeout)
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
 
 
 def free_port() -> int:
@@ -102,8 +112,7 @@ def postgres_server(*databases: str) -> Iterator[dict[str, str]]:
             "PRODUCTOPS_PG_DB": databases[0],
         }
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=60)
+        stop_group(server)
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -140,5 +149,4 @@ def s3_server(*buckets: str) -> Iterator[dict[str, str]]:
             client.create_bucket(Bucket=bucket)
         yield env
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=60)
+        stop_group(server)

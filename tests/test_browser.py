@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -33,6 +32,7 @@ from selenium.webdriver.common.by import By
 
 from pipelines.definitions import defs
 from tests.conftest import SALT
+from tests.services import stop_group
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
@@ -95,8 +95,7 @@ def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         _wait("the webserver", lambda: httpx.get(f"{url}/server_info", timeout=5).is_success, proc)
         yield {"url": url, "home": home, "data": root / "data", "end": end, "proc": proc}
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=60)
+        stop_group(proc)
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ a run submitted to the daemon through the webserver both land in it."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -14,7 +13,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from tests.services import answers, free_port, postgres_server, wait_for
+from tests.services import answers, free_port, postgres_server, stop_group, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("postgres")]
 REPO = Path(__file__).resolve().parents[1]
@@ -99,8 +98,7 @@ def test_a_submitted_run_is_queued_and_launched_by_the_daemon(postgres, tmp_path
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:] + str(failures)
         assert "Queued run" in done.stdout
     finally:
-        os.killpg(ui.pid, signal.SIGTERM)
-        ui.wait(timeout=120)
+        stop_group(ui, timeout=120)
     queued = _query(
         postgres,
         "SELECT count(*) FROM event_logs WHERE dagster_event_type IN ('PIPELINE_ENQUEUED', 'RUN_ENQUEUED')",
