@@ -62,6 +62,11 @@ def _targets(
     return found
 
 
+def _reports_per_day(context: dg.AssetCheckExecutionContext) -> bool:
+    """A run over a range of days; for one day Dagster files the returned result under it."""
+    return context.has_partition_key_range and not context.has_partition_key
+
+
 def report_per_day(
     context: dg.AssetCheckExecutionContext,
     asset_key: dg.AssetKey,
@@ -79,8 +84,8 @@ def report_per_day(
     way Dagster logs a step's per-partition materializations; `log_event` has no batch.
     `targets`: the checked partitions' latest materializations, when the caller has them.
     """
-    if context.has_partition_key or not context.has_partition_key_range:
-        return  # one day: Dagster files the returned result under it
+    if not _reports_per_day(context):
+        return
     days = [d for d in outcome.days if d.day is not None]
     if targets is None:
         targets = _targets(context, asset_key, [d.day.isoformat() for d in days])
@@ -155,7 +160,7 @@ def _step_targets(
     context: dg.AssetCheckExecutionContext, suite: TableSuite, outcomes: Iterable[CheckOutcome]
 ) -> dict[str, AssetCheckEvaluationTargetMaterializationData] | None:
     """What `report_per_day` needs for every family of a multi-day run, fetched once."""
-    if not suite.source.daily or context.has_partition_key or not context.has_partition_key_range:
+    if not suite.source.daily or not _reports_per_day(context):
         return None
     days = sorted({d.day.isoformat() for o in outcomes for d in o.days if d.day is not None})
     return _targets(context, staging_key(suite.source), days)

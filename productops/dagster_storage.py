@@ -96,7 +96,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
     def has_table(self, table_name: str) -> bool:
         """Dagster asks before writing most asset and check events, each time with a new
         engine and connection to the index: a quarter of the event log's time in a
-        backfill (measured). A table found once is there for the process's life."""
+        backfill (profiled). A table found once is there for the process's life."""
         if table_name in self._tables:
             return True
         found = super().has_table(table_name)

@@ -52,6 +52,11 @@ def exists(con: duckdb.DuckDBPyConnection) -> bool:
 
 def merged_batches(con: duckdb.DuckDBPyConnection, source: str) -> set[str]:
     ensure(con)
+    return merged_batches_read_only(con, source)
+
+
+def merged_batches_read_only(con: duckdb.DuckDBPyConnection, source: str) -> set[str]:
+    """`merged_batches` for a ledger known to exist (a read-only reader cannot create it)."""
     rows = con.execute(
         "SELECT batch_id FROM ops.merged_batches WHERE source = ?", [source]
     ).fetchall()

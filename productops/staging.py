@@ -536,12 +536,10 @@ def _raw_key_counts(
     was counted (a check step); a reader only uses what is stored.
     """
     merged = (
-        {b for (b,) in con.execute(
-            "SELECT batch_id FROM ops.merged_batches WHERE source = ?", [source.name]
-        ).fetchall()}
+        ledger.merged_batches_read_only(con, source.name)
         if ledger.exists(con)
         else None  # a warehouse from before the ledger: every batch counts
-    )  # fmt: skip
+    )
     groups: dict[date | None, list[str]] = {}
     for key in _raw_keys(paths, source):
         _, _, folder, name = key.split("/")
