@@ -12,7 +12,12 @@ from datetime import UTC, date, datetime
 import dagster as dg
 import duckdb
 
-from assets.metadata import column_schema, markdown_preview, report_late_partitions
+from assets.metadata import (
+    column_schema,
+    markdown_preview,
+    on_newest_day,
+    report_late_partitions,
+)
 from assets.raw import OWNERS
 from assets.staging import WAREHOUSE_POOL, staging_key
 from pipelines.partitions import DAILY, window_dates
@@ -133,13 +138,16 @@ def mart_asset(spec: MartSpec) -> dg.AssetsDefinition:
             )
             schema = column_schema(con, f"marts.{spec.name}")
             figures = headline_metadata(con, spec.name, end)
+        table_wide = {
+            **figures,
+            "dagster/column_schema": schema,
+            "preview": dg.MetadataValue.md(preview),
+        }
         return dg.MaterializeResult(
             metadata={
-                **figures,
                 "dagster/row_count": rows,
-                "dagster/column_schema": schema,
                 "late_days_rebuilt": len(late),
-                "preview": dg.MetadataValue.md(preview),
+                **on_newest_day(context, table_wide),
             }
         )
 

@@ -39,6 +39,22 @@ def column_schema(con: duckdb.DuckDBPyConnection, table: str) -> dg.TableSchema:
     )  # fmt: skip
 
 
+def on_newest_day(context: dg.AssetExecutionContext, metadata: dict[str, Any]) -> dict[str, Any]:
+    """Metadata that describes the table rather than a day (schema, preview, headline
+    figures), put on the newest day's materialization only.
+
+    A step over many days reports one event per day, and Dagster copies the result's
+    metadata into each: a 90-day backfill wrote the same 4 KB schema and 2 KB preview 90
+    times per asset, and serialising them was half of the event log's time (profiled).
+    The UI shows the newest event's metadata, so nothing readable is lost. Returns what
+    the result itself should still carry (all of it for an asset without days).
+    """
+    if context.assets_def.partitions_def is None:
+        return metadata
+    context.add_asset_metadata(metadata, partition_key=context.partition_key_range.end)
+    return {}
+
+
 def report_late_partitions(
     context: dg.AssetExecutionContext, days: Iterable[date], why: str
 ) -> list[str]:

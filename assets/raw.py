@@ -9,7 +9,7 @@ from datetime import date
 
 import dagster as dg
 
-from assets.metadata import report_late_partitions
+from assets.metadata import on_newest_day, report_late_partitions
 from pipelines.partitions import DAILY, window_dates
 from pipelines.policies import FRESH_DAILY, RAW
 from productops import ledger
@@ -94,7 +94,7 @@ def raw_asset(source: Source) -> dg.AssetsDefinition:
                 "api_pages_pulled": sum(r.pages for r in pulled),
                 "api_records_pulled": sum(r.records for r in pulled),
                 # Provenance only: raw records hold personal data, which the UI must not show.
-                "preview": dg.MetadataValue.md(preview),
+                **on_newest_day(context, {"preview": dg.MetadataValue.md(preview)}),
             }
         )
 

@@ -8,7 +8,12 @@ wherever they appear in its free text, so they must be known before it runs.
 
 import dagster as dg
 
-from assets.metadata import column_schema, markdown_preview, report_late_partitions
+from assets.metadata import (
+    column_schema,
+    markdown_preview,
+    on_newest_day,
+    report_late_partitions,
+)
 from assets.raw import OWNERS, raw_key
 from pipelines.partitions import DAILY, window_dates
 from pipelines.policies import FOLLOW, FRESH_DAILY
@@ -88,15 +93,15 @@ def staging_asset(source: Source) -> dg.AssetsDefinition:
                 f"({', '.join(f'{k}: {v}' for k, v in result.by_rule.items())}). For example: "
                 + "; ".join(printable(r) for (r,) in examples)
             )
+        table_wide = {"dagster/column_schema": schema, "preview": dg.MetadataValue.md(preview)}
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": result.staged,
-                "dagster/column_schema": schema,
                 "quarantined": result.quarantined,
                 "quarantined_by_rule": dg.MetadataValue.json(result.by_rule),
                 "raw_rows_read": result.raw_rows,
                 "late_days_restaged": len(result.late_days),
-                "preview": dg.MetadataValue.md(preview),
+                **on_newest_day(context, table_wide),
             }
         )
 

@@ -43,6 +43,8 @@ class SampleRun:
         self.check_partitions: dict[dg.AssetCheckKey, dict[str | None, str]] = {}
         # The latest materialization's metadata of each mart, as the UI plots it.
         self.mart_metadata: dict[str, dict] = {}
+        # Per asset, per day of the run: the metadata names its materialization carries.
+        self.metadata_names: dict[str, dict[str | None, set[str]]] = {}
 
     @property
     def start(self) -> date:
@@ -78,6 +80,11 @@ def sample_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SampleRun]:
                 event = instance.get_latest_materialization_event(key)
                 if key.path[0] == "marts" and event and event.asset_materialization:
                     run.mart_metadata[key.path[1]] = dict(event.asset_materialization.metadata)
+                for record in instance.fetch_materializations(key, limit=10_000).records:
+                    done = record.asset_materialization
+                    if done is not None:
+                        names = run.metadata_names.setdefault(key.to_user_string(), {})
+                        names[done.partition] = set(done.metadata)
             storage = instance.event_log_storage
             for info in storage.get_asset_check_partition_info(_check_keys()):
                 run.check_partitions.setdefault(info.check_key, {})[info.partition_key] = (

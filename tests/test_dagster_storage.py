@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sqlite3
 from pathlib import Path
 
 import dagster as dg
@@ -160,15 +161,21 @@ def test_each_stored_event_is_serialised_once(tmp_path: Path, monkeypatch) -> No
     """Stock Dagster serialises a planned check event once per partition and a check
     evaluation twice; here every event is serialised once, to the same text."""
     from dagster._core.events.log import EventLogEntry
+    from dagster._core.storage.event_log.base import EventLogRecord
+    from dagster._serdes import deserialize_value
 
     from productops import dagster_storage
 
     serialised: list[EventLogEntry] = []  # kept alive, so that their ids are unique
     real = dagster_storage._serialize_value
 
+    wrapped: list[EventLogRecord] = []
+
     def counted(value, *args, **kwargs):
         if isinstance(value, EventLogEntry):
             serialised.append(value)
+        if isinstance(value, EventLogRecord):
+            wrapped.append(value)
         return real(value, *args, **kwargs)
 
     monkeypatch.setattr(dagster_storage, "_serialize_value", counted)
@@ -188,3 +195,14 @@ def test_each_stored_event_is_serialised_once(tmp_path: Path, monkeypatch) -> No
         key = dg.AssetCheckKey(daily.key, "daily_ok")
         history = instance.event_log_storage.get_asset_check_execution_history(key, limit=100)
         assert history and all(r.event is not None for r in history)
+        # The asset table's copy of the latest materialization is made from the event's
+        # text, not serialised again, and is the text Dagster would have written.
+        assert wrapped == []
+        (text,) = (
+            sqlite3.connect(tmp_path / "dagster_home" / "history" / "runs" / "index.db")
+            .execute("SELECT last_materialization FROM asset_keys")
+            .fetchone()
+        )
+        record = deserialize_value(text, EventLogRecord)
+        assert real(record) == text
+        assert record.event_log_entry.dagster_event.partition == "2026-01-30"

@@ -190,3 +190,21 @@ def test_marts_report_their_headline_figures_as_numbers_dagster_can_plot(
         assert isinstance(value, dg.FloatMetadataValue), (table, figure, value)
     assert -100 <= meta["nps_daily"]["nps_28d"].value <= 100
     assert 0 < meta["tool_licences"]["licence_utilisation"].value < 2
+
+
+def test_a_multi_day_run_puts_table_wide_metadata_on_its_newest_day_only(
+    sample_run: SampleRun,
+) -> None:
+    """Schema, preview and headline figures describe the table, not a day: repeated on
+    each of a backfill's days they were most of its event log. Every day still says how
+    it went (row count, quarantine)."""
+    newest = sample_run.end.isoformat()
+    for asset in ("raw/feedback", "staging/feedback", "marts/nps_daily"):
+        days = sample_run.metadata_names[asset]
+        assert len(days) > 20, asset
+        table_wide = {"preview"} | ({"dagster/column_schema"} if "raw" not in asset else set())
+        for day, names in days.items():
+            assert "dagster/row_count" in names, (asset, day)
+            assert (table_wide <= names) == (day == newest), (asset, day, sorted(names))
+    assert "quarantined" in sample_run.metadata_names["staging/feedback"][newest]
+    assert "nps_28d" in sample_run.metadata_names["marts/nps_daily"][newest]
