@@ -58,6 +58,55 @@ def test_records_land_in_their_creation_day_with_provenance(paths) -> None:
     assert json.loads(got["record"]) == response(1)
 
 
+# Lines that are, or nearly are, a JSON object: whitespace, trailing text, two objects,
+# lone surrogates, comments, NaN, control characters, other JSON values.
+ALMOST_OBJECTS = [
+    ' {"id": "w1", "created_at": 1772409660}',
+    '\t{"id": "w2"}',
+    '{"id": "t1"} x',
+    '{"id": "t2"}{"id": "t3"}',
+    "[1, 2]",
+    '"text"',
+    "1",
+    "null",
+    "{",
+    '{"id":}',
+    '{"id": "c1",}',
+    '\ufeff{"id": "b1"}',
+    '{"id": "\\ud800"}',
+    '{"id": "s1"} ',
+    "{}",
+    'x{"id": "x1"}',
+    "{'id': 'q1'}",
+    '{"id": NaN}',
+    '/*c*/{"id": "k1"}',
+    '{"id": 01}',
+    '{"id": "\x01"}',
+    '{"id": "n1", "nested": {"a": [1, {"b": null}]}}',
+]
+
+
+def test_a_record_is_an_object_exactly_when_duckdb_says_its_json_is_one(paths) -> None:
+    """Ingest parses each record once and tells objects from the rest without asking
+    `json_type`; the raw lake's verdicts must be json_type's, line by line, and records
+    of several days stay in file order within each day's file."""
+    days = [response(i, day=i % 3) for i in range(30)]
+    write_jsonl(paths, "nps", "mixed.jsonl", [*days, *ALMOST_OBJECTS])
+    (batch,) = ingest_source(paths, NPS, now=ARRIVED).new
+    rows = duckdb.execute(
+        f"""SELECT filename, record_no, parse_error IS NULL AS is_object,
+                   coalesce(TRY(json_type(record)) = 'OBJECT', false) AS json_type_says
+            FROM read_parquet('{paths.raw}/nps/*/*.parquet', filename = true)"""
+    ).fetchall()
+    assert len(rows) == batch.rows == len(days) + len(ALMOST_OBJECTS)
+    assert [(n, a) for _, n, a, b in rows if a != b] == []
+    assert sum(a for _, _, a, _ in rows) == len(days) + 7  # the objects among the lines
+    by_file: dict[str, list[int]] = {}
+    for file, n, _, _ in rows:
+        by_file.setdefault(file, []).append(n)
+    assert len(by_file) == 4 and all(ns == sorted(ns) for ns in by_file.values())
+
+
 def test_the_same_file_dropped_twice_is_ingested_once(paths) -> None:
     f = write_jsonl(paths, "nps", "export.jsonl", [response(1), response(2)])
     ingest_source(paths, NPS)
