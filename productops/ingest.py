@@ -97,7 +97,8 @@ def _json_document_frame(text: str, con: duckdb.DuckDBPyConnection) -> pl.DataFr
         # Not one document: perhaps JSON lines under a .json name.
         return _lines_frame(text)
     keys = ", ".join(f"'$.{k}'" for k in _ENVELOPE_KEYS)
-    arrow = con.sql(
+    arrow = sql.arrow(
+        con,
         f"""
         WITH doc AS (SELECT ?::JSON AS d),
         picked AS (
@@ -110,8 +111,8 @@ def _json_document_frame(text: str, con: duckdb.DuckDBPyConnection) -> pl.DataFr
                unnest(CAST(json_extract(arr, '$[*]') AS VARCHAR[])) AS record
         FROM picked
         """,
-        params=[text],
-    ).to_arrow_table()
+        [text],
+    )
     return pl.from_arrow(arrow)  # type: ignore[return-value]
 
 

@@ -25,7 +25,7 @@ import duckdb
 import polars as pl
 import vl_convert
 
-from productops import alerts
+from productops import alerts, sql
 from productops.permissions import private_umask
 
 WIDTH, HEIGHT = 720, 220
@@ -60,7 +60,7 @@ def _svg(chart: alt.TopLevelMixin) -> str:
 
 
 def _frame(con: duckdb.DuckDBPyConnection, query: str, params: list | None = None) -> pl.DataFrame:
-    return pl.from_arrow(con.sql(query, params=params or []).to_arrow_table())
+    return pl.from_arrow(sql.arrow(con, query, params))  # type: ignore[return-value]
 
 
 def _fmt_day(d: date) -> str:

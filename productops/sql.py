@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from productops import pii
 
@@ -87,6 +88,16 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
 def is_conflict(exc: BaseException) -> bool:
     """A commit another writer's commit refused (DuckLake); the work can be redone."""
     return isinstance(exc, duckdb.TransactionException) and "conflict" in str(exc).lower()
+
+
+def arrow(con: duckdb.DuckDBPyConnection, query: str, params: list | None = None) -> pa.Table:
+    """The query's result as an Arrow table.
+
+    Through `execute`, never `con.sql(query, params=...)`: with parameters, DuckDB's
+    relation API materialises the result through Python values first, ten times slower
+    (1.6 M staged Okta events for their check: 3.0 s, against 0.3 s here; DuckDB 1.5.5).
+    """
+    return con.execute(query, params or []).to_arrow_table()
 
 
 def literal(value: str | Path) -> str:

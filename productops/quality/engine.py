@@ -149,7 +149,7 @@ def _gx_checks(
         SELECT rows.* EXCLUDE (_region){pii_flags} FROM rows{joins}
     """
     query_params = ([now.replace(tzinfo=None)] if ts_flag else []) + params
-    frame = con.sql(query, params=query_params).to_arrow_table().to_pandas()
+    frame = sql.arrow(con, query, query_params).to_pandas()
     if frame.empty:
         return {}
     expectations = [gx.Expectation("keys_valid", lambda e: e.ExpectColumnValuesToNotBeNull(column=suite.key),

@@ -7,6 +7,7 @@ from datetime import date
 
 import duckdb
 
+from productops import sql
 from productops.quality import gx
 from productops.quality.results import CheckOutcome, DayOutcome, as_day, days_between
 from productops.quality.suites import between, in_set
@@ -69,14 +70,11 @@ MART_SUITES = {
 def evaluate_mart(
     con: duckdb.DuckDBPyConnection, suite: MartSuite, start: date, end: date
 ) -> CheckOutcome:
-    frame = (
-        con.sql(
-            f"SELECT *, {suite.flags} FROM marts.{suite.table} WHERE date BETWEEN ? AND ?",
-            params=[start, end],
-        )
-        .to_arrow_table()
-        .to_pandas()
-    )
+    frame = sql.arrow(
+        con,
+        f"SELECT *, {suite.flags} FROM marts.{suite.table} WHERE date BETWEEN ? AND ?",
+        [start, end],
+    ).to_pandas()
     days = {d: DayOutcome(d, True, 0.0) for d in days_between(start, end)}
     if not frame.empty:
         for res in gx.validate(
