@@ -10,7 +10,6 @@ from assets.staging import WAREHOUSE_POOL
 from pipelines.policies import FOLLOW
 from productops import lakehouse
 from productops.marts import CONTRACT_TABLES, ensure_tables
-from productops.report import build_report
 from productops.serving import REPUBLISH_TAG, STORAGE_VERSION, publish
 from resources import DataFolder, DuckDBWarehouse
 
@@ -101,6 +100,10 @@ def publication(
 )
 def report(context: dg.AssetExecutionContext, data: DataFolder) -> dg.MaterializeResult:
     try:
+        # Imported here: Altair takes 0.2 s to import, and every process that loads the
+        # definitions (code servers, the daemon, each run) paid it, not only this step.
+        from productops.report import build_report
+
         built = build_report(data.paths.serving, data.paths.reports)
     except ValueError as exc:  # nothing published yet: nothing to report on
         context.log.warning(f"No report: {exc}")

@@ -38,3 +38,18 @@ def test_gx_validates_without_scipy_stats_or_altair_and_they_still_work_when_use
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip().endswith("ok")
+
+
+def test_loading_the_definitions_imports_neither_great_expectations_nor_altair() -> None:
+    """Code servers, the daemon and every run load the definitions: the libraries only
+    a check step or the report uses are imported there, when used."""
+    program = (
+        "import sys\nfrom pipelines.definitions import defs\n"
+        "assert defs.resolve_asset_graph().get_all_asset_keys()\n"
+        "print(sorted(m for m in ('great_expectations', 'altair', 'vl_convert') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"
