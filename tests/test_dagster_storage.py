@@ -65,9 +65,11 @@ def daily() -> None:
     return None  # one run over the range: a materialization per day, as one batch
 
 
-def _materialize_january(instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
+def _materialize_january(
+    instance: dg.DagsterInstance, assets: list | None = None
+) -> dg.ExecuteInProcessResult:
     return dg.materialize(
-        [daily],
+        assets or [daily],
         instance=instance,
         tags={
             "dagster/asset_partition_range_start": "2026-01-01",
@@ -206,3 +208,76 @@ def test_each_stored_event_is_serialised_once(tmp_path: Path, monkeypatch) -> No
         record = deserialize_value(text, EventLogRecord)
         assert real(record) == text
         assert record.event_log_entry.dagster_event.partition == "2026-01-30"
+
+
+@dg.asset_check(asset=daily, partitions_def=DAYS, blocking=False)
+def daily_per_day(context) -> dg.AssetCheckResult:
+    """As productops' checks do: each day's outcome filed on its partition, in one batch."""
+    from datetime import date, timedelta
+
+    from assets.checks import report_per_day
+    from productops.quality.results import CheckOutcome, DayOutcome
+
+    days = [date(2026, 1, 1) + timedelta(days=k) for k in range(30)]
+    outcome = CheckOutcome(
+        "daily_per_day", "WARN", "none", [DayOutcome(d, d.day % 7 != 0, float(d.day)) for d in days]
+    )
+    report_per_day(context, daily.key, outcome, dg.AssetCheckSeverity.WARN, blocking=False)
+    return dg.AssetCheckResult(passed=outcome.passed)
+
+
+def _check_rows(home: Path) -> list[tuple]:
+    """Every check execution row, with the event it points to read back from the index."""
+    with sqlite3.connect(home / "history" / "runs" / "index.db") as con:
+        rows = con.execute(
+            """SELECT c.check_name, c.partition, c.execution_status,
+                      e.dagster_event_type, e.partition, e.event = c.evaluation_event,
+                      m.partition, c.evaluation_event IS NOT NULL
+               FROM asset_check_executions c
+               LEFT JOIN event_logs e ON e.id = c.evaluation_event_storage_id
+               LEFT JOIN event_logs m ON m.id = c.materialization_event_storage_id
+               ORDER BY 1, 2"""
+        ).fetchall()
+    return rows
+
+
+def test_a_batch_of_per_day_check_results_is_stored_as_dagster_stores_each(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """The storage writes a batch of one run's per-day check evaluations with a statement
+    per table; stock Dagster, one event at a time, must end with the same rows."""
+    from dagster._core.storage.event_log import sql_event_log
+
+    stored_alone = []
+    real = sql_event_log.SqlEventLogStorage._update_asset_check_evaluation
+
+    def counted(self, event, event_id):
+        stored_alone.append(event.dagster_event.partition)
+        return real(self, event, event_id)
+
+    monkeypatch.setattr(sql_event_log.SqlEventLogStorage, "_update_asset_check_evaluation", counted)
+    found = {}
+    for name in ("stock", "pooled"):
+        home = tmp_path / name
+        home.mkdir()
+        if name == "pooled":
+            shutil.copy(ROOT / "config" / "dagster.yaml", home / "dagster.yaml")
+        else:
+            (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+        stored_alone.clear()
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            result = _materialize_january(instance, [daily, daily_per_day])
+            assert result.success
+            key = dg.AssetCheckKey(daily.key, "daily_per_day")
+            info = instance.event_log_storage.get_asset_check_partition_info([key])
+            statuses = {i.partition_key: i.latest_execution_status.value for i in info}
+            history = instance.event_log_storage.get_asset_check_execution_history(key, limit=100)
+        found[name] = (_check_rows(home), statuses, len(history), len(stored_alone))
+    stock, pooled = found["stock"], found["pooled"]
+    assert pooled[:3] == stock[:3]
+    assert stock[3] >= 30 and pooled[3] < 30  # the batch took the bulk path here
+    statuses = pooled[1]
+    assert statuses["2026-01-07"] == "FAILED" and statuses["2026-01-08"] == "SUCCEEDED"
+    rows = [r for r in pooled[0] if r[1] is not None and r[0] == "daily_per_day"]
+    assert len(rows) == 30 and all(r[3] == "ASSET_CHECK_EVALUATION" and r[5] for r in rows)
+    assert all(r[1] == r[6] for r in rows), rows[:3]  # its own day's materialization
