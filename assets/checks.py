@@ -12,7 +12,6 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
-import duckdb
 from dagster._core.definitions.asset_checks.asset_check_evaluation import (  # no public path
     AssetCheckEvaluationTargetMaterializationData,
 )
@@ -26,7 +25,6 @@ from dagster._core.events import (  # no public path for a batch of step events
 from assets.marts import mart_key
 from assets.staging import WAREHOUSE_POOL, staging_key
 from pipelines.partitions import DAILY
-from productops import sql
 from productops.quality import engine, results
 from productops.quality.mart_suites import MART_SUITES, evaluate_mart
 from productops.quality.results import CheckOutcome
@@ -147,11 +145,17 @@ def staging_checks(suite: TableSuite) -> dg.AssetChecksDefinition:
         with warehouse.connect() as con:
             outcomes = engine.evaluate(con, warehouse.paths, suite, start, end, datetime.now(UTC))
             # Every family checks the same partitions: their materializations are fetched
-            # once, and the families' rows are written in one commit.
+            # once, and the families' rows are written in one insert.
             targets = _step_targets(context, suite, outcomes.values())
-            with sql.transaction(con):
-                checked = [_result(context, con, suite, outcomes[n], targets) for n in selected]
-        yield from checked
+            described = [
+                (outcomes[n], outcomes[n].describe(f"{suite.table} {n}")) for n in selected
+            ]
+            results.record(
+                con, described, run_id=context.run.run_id,
+                asset=staging_key(suite.source).to_user_string(), source=suite.source.name,
+                checked_at=datetime.now(UTC),
+            )  # fmt: skip
+        yield from (_result(context, suite, o, d, targets) for o, d in described)
 
     return _checks
 
@@ -168,19 +172,14 @@ def _step_targets(
 
 def _result(
     context: dg.AssetCheckExecutionContext,
-    con: duckdb.DuckDBPyConnection,
     suite: TableSuite,
     outcome: CheckOutcome,
+    description: str,
     targets: dict[str, AssetCheckEvaluationTargetMaterializationData] | None = None,
 ) -> dg.AssetCheckResult:
-    """Record one family's outcome in `quality.check_results` and report it to Dagster."""
+    """Report one family's outcome to Dagster (per day, for a multi-day run)."""
     name, asset = outcome.name, staging_key(suite.source)
     info, severity = engine.CHECKS[name], _severity(name)
-    description = outcome.describe(f"{suite.table} {name}")
-    results.record(
-        con, outcome, run_id=context.run.run_id, asset=asset.to_user_string(),
-        source=suite.source.name, description=description, checked_at=datetime.now(UTC),
-    )  # fmt: skip
     if suite.source.daily:
         report_per_day(context, asset, outcome, severity, info.severity == "ERROR", targets)
     worst = outcome.worst
@@ -228,8 +227,9 @@ def mart_check(table: str) -> dg.AssetChecksDefinition:
             outcome = evaluate_mart(con, suite, start, end)
             description = outcome.describe(f"marts.{table} metrics_consistent")
             results.record(
-                con, outcome, run_id=context.run.run_id, asset=mart_key(table).to_user_string(),
-                source=f"marts.{table}", description=description, checked_at=datetime.now(UTC),
+                con, [(outcome, description)], run_id=context.run.run_id,
+                asset=mart_key(table).to_user_string(), source=f"marts.{table}",
+                checked_at=datetime.now(UTC),
             )  # fmt: skip
         report_per_day(context, mart_key(table), outcome, dg.AssetCheckSeverity.ERROR, True)
         return dg.AssetCheckResult(

@@ -129,13 +129,20 @@ def test_results_are_kept_per_day_in_the_history_table(paths) -> None:
     )
     con, out = evaluate(paths)
     con.execute(RESULTS_DDL)
-    for name, outcome in out.items():
-        record(con, outcome, run_id="r1", asset="staging/nps_responses", source="nps",
-               description=outcome.describe(name), checked_at=NOW)  # fmt: skip
+    described = [(outcome, outcome.describe(name)) for name, outcome in out.items()]
+    record(con, described, run_id="r1", asset="staging/nps_responses", source="nps",
+           checked_at=NOW)  # fmt: skip
     rows = con.execute(
         "SELECT check_name, severity, passed, partition, unexpected_count FROM quality.check_results "
         "ORDER BY check_name"
     ).fetchall()
     assert len(rows) == len(engine.CHECKS)
+    # Every column as written, the examples as JSON and the time without its zone.
+    first = con.execute(
+        "SELECT run_id, asset, source, threshold, json_array_length(examples::JSON), description,"
+        " checked_at FROM quality.check_results WHERE check_name = 'values_valid'"
+    ).fetchone()
+    assert first == ("r1", "staging/nps_responses", "nps", out["values_valid"].threshold, 0,
+                     described[list(out).index("values_valid")][1], NOW.replace(tzinfo=None))  # fmt: skip
     assert ("values_valid", "ERROR", True, D1, 0) in rows
     assert con.execute("SELECT count(*) FROM quality.blocked_days").fetchall() == [(0,)]

@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 MAX_EXAMPLES = 10
 
@@ -108,29 +109,43 @@ def _fmt(x: float) -> str:
     return f"{x:.3g}" if abs(x) < 1000 else f"{x:,.0f}"
 
 
+# quality.check_results' columns, in order, as Arrow types.
+_RESULT_SCHEMA = pa.schema([
+    ("run_id", pa.string()), ("asset", pa.string()), ("source", pa.string()),
+    ("partition", pa.date32()), ("check_name", pa.string()), ("severity", pa.string()),
+    ("passed", pa.bool_()), ("observed", pa.float64()), ("threshold", pa.string()),
+    ("unexpected_count", pa.int64()), ("unexpected_percent", pa.float64()),
+    ("examples", pa.string()), ("description", pa.string()), ("checked_at", pa.timestamp("us")),
+])  # fmt: skip
+
+
 def record(
     con: duckdb.DuckDBPyConnection,
-    outcome: CheckOutcome,
+    outcomes: list[tuple[CheckOutcome, str]],
     *,
     run_id: str,
     asset: str,
     source: str,
-    description: str,
     checked_at: datetime,
 ) -> None:
-    """Append one row per day to quality.check_results."""
+    """Append one row per family and day to quality.check_results; `outcomes` pairs each
+    family's outcome with its one-line description.
+
+    One insert of an Arrow table for a whole check step: `executemany` took 0.6 ms a row,
+    which was two seconds of a 90-day backfill's checks (3,500 rows)."""
     con.execute(RESULTS_DDL)
     rows = [
-        (
-            run_id, asset, source, d.day, outcome.name, outcome.severity, d.passed, d.observed,
-            outcome.threshold, d.unexpected_count, d.unexpected_percent,
-            json.dumps(d.examples[:MAX_EXAMPLES], default=str), d.detail or description,
-            checked_at.replace(tzinfo=None),
-        )
+        {
+            "run_id": run_id, "asset": asset, "source": source, "partition": d.day,
+            "check_name": outcome.name, "severity": outcome.severity, "passed": d.passed,
+            "observed": d.observed, "threshold": outcome.threshold,
+            "unexpected_count": d.unexpected_count, "unexpected_percent": d.unexpected_percent,
+            "examples": json.dumps(d.examples[:MAX_EXAMPLES], default=str),
+            "description": d.detail or description, "checked_at": checked_at.replace(tzinfo=None),
+        }
+        for outcome, description in outcomes
         for d in outcome.days
     ]  # fmt: skip
     if rows:
-        con.executemany(
-            "INSERT INTO quality.check_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
+        new_results = pa.Table.from_pylist(rows, schema=_RESULT_SCHEMA)  # noqa: F841 (read by SQL)
+        con.execute("INSERT INTO quality.check_results SELECT * FROM new_results")
