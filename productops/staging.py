@@ -13,11 +13,10 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
-from hashlib import sha1
 
 import duckdb
 
-from productops import ledger, sql
+from productops import day_summaries, ledger, sql
 from productops.ingest import Batch, Manifest, backfill_people
 from productops.settings import DataPaths
 from productops.sources import SOURCES, Rule, Source
@@ -517,24 +516,12 @@ def reconcile(
     )
 
 
-RAW_KEY_COUNTS_DDL = """
-CREATE SCHEMA IF NOT EXISTS ops;
-CREATE TABLE IF NOT EXISTS ops.raw_key_counts (
-    source VARCHAR, day DATE, files VARCHAR, raw_keys BIGINT);
-"""
-
-
 def _raw_key_counts(
     con: duckdb.DuckDBPyConnection, paths: DataPaths, source: Source, remember: bool
 ) -> dict[date | None, int]:
-    """Raw keys per day of the merged batches, read again only for days whose files changed.
-
-    Raw files are written once under their batch's id and never change, so a day's count
-    holds while its list of merged files does: `ops.raw_key_counts` keeps it with a hash
-    of that list. Without it the daily check re-read every raw file of the lake, which
-    made a run at a year of history 0.6 s slower than at 90 days. `remember` stores what
-    was counted (a check step); a reader only uses what is stored.
-    """
+    """Raw keys per day of the merged batches, read again only for days whose files
+    changed (`productops.day_summaries`). `remember` stores what was counted (a check
+    step); a reader only uses what is stored."""
     merged = (
         ledger.merged_batches_read_only(con, source.name)
         if ledger.exists(con)
@@ -544,35 +531,19 @@ def _raw_key_counts(
     for key in _raw_keys(paths, source):
         _, _, folder, name = key.split("/")
         if merged is None or name.removesuffix(".parquet") in merged:
-            groups.setdefault(_partition_day(folder) if source.daily else None, []).append(key)
-    hashes = {day: sha1("\n".join(keys).encode()).hexdigest() for day, keys in groups.items()}
-    stored = (
-        {day: (files, n) for day, files, n in con.execute(
-            "SELECT day, files, raw_keys FROM ops.raw_key_counts WHERE source = ?", [source.name]
-        ).fetchall()}
-        if table_columns(con, "ops.raw_key_counts")
-        else {}
-    )  # fmt: skip
-    counts = {day: stored[day][1] for day in groups if stored.get(day, ("",))[0] == hashes[day]}
-    recount = [day for day in groups if day not in counts]
-    if recount:
-        by_day = "date" if source.daily else "NULL::DATE"
-        files = [paths.store.url(k) for day in recount for k in groups[day]]
-        found = dict(
-            con.execute(
-                f"""SELECT {by_day} AS day,
-                           count(DISTINCT record_key) + count(*) FILTER (record_key IS NULL)
-                    FROM ({_raw_relation(files)}) GROUP BY day"""
-            ).fetchall()
-        )
-        counts.update({day: found.get(day, 0) for day in recount})
-    if remember and (recount or stored.keys() - groups.keys()):  # in the caller's transaction
-        con.execute(RAW_KEY_COUNTS_DDL)
-        con.execute("DELETE FROM ops.raw_key_counts WHERE source = ?", [source.name])
-        days = list(groups)  # one statement, not one per day
-        con.execute(
-            "INSERT INTO ops.raw_key_counts SELECT ?, unnest(?::DATE[]), "
-            "unnest(?::VARCHAR[]), unnest(?::BIGINT[])",
-            [source.name, days, [hashes[d] for d in days], [counts[d] for d in days]],
-        )
-    return counts
+            day = _partition_day(folder) if source.daily else None
+            groups.setdefault(day, []).append(paths.store.url(key))
+    by_day = "date" if source.daily else "NULL::DATE"
+    counted = day_summaries.per_day(
+        con,
+        source.name,
+        "raw_keys",
+        groups,
+        lambda files: (
+            f"""SELECT {by_day} AS day,
+                                 count(DISTINCT record_key) + count(*) FILTER (record_key IS NULL)
+                          FROM ({_raw_relation(files)}) GROUP BY day"""
+        ),
+        remember=remember,
+    )
+    return {day: rows[0][0] if rows else 0 for day, rows in counted.items()}

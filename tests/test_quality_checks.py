@@ -71,6 +71,32 @@ def test_a_renamed_vendor_field_fails_the_schema_check_naming_both_names(paths) 
     assert "new fields: nps_score" in day.detail
 
 
+def test_the_schema_check_reads_a_days_key_lists_again_only_when_its_files_change(
+    paths,
+) -> None:
+    """Each day's vendor key lists are kept with its list of raw files: the next check
+    trusts them (here made wrong on purpose), and reads the day again once a batch
+    lands on it."""
+    write_jsonl(paths, "nps", "good.jsonl", [response(i) for i in range(20)])
+    con, out = evaluate(paths)
+    assert out["schema_unchanged"].passed
+    (stored,) = con.execute(
+        "SELECT rows FROM ops.raw_day_summaries WHERE summary = 'key_lists' AND day = ?", [D1]
+    ).fetchone()
+    assert '"score"' in stored and stored.startswith('[["2026-03-02", "delighted_response", [')
+    con.execute(
+        "UPDATE ops.raw_day_summaries SET rows = replace(rows, '\"score\"', '\"scor\"') "
+        "WHERE summary = 'key_lists'"
+    )
+    again = engine.evaluate(con, paths, SUITES["nps"], D1, D1, NOW)["schema_unchanged"]
+    assert "vendor fields missing: score (100 % of records)" in again.failed_days[0].detail
+
+    con.close()
+    write_jsonl(paths, "nps", "more.jsonl", [response(i) for i in range(20, 30)])
+    _, out = evaluate(paths)  # a new batch on the day: its key lists are read again
+    assert out["schema_unchanged"].passed, out["schema_unchanged"].describe("schema")
+
+
 def test_rows_that_slip_past_staging_rules_are_caught_by_gx(paths) -> None:
     write_jsonl(paths, "nps", "day.jsonl", [response(i) for i in range(20)])
     con, _ = evaluate(paths)

@@ -74,10 +74,13 @@ def test_reconciliation_recounts_only_days_whose_raw_files_changed(paths) -> Non
     )
     con = stage(paths, "nps", DAY, date(2026, 3, 3))
     assert reconcile(con, paths, nps, remember=True).raw_keys == 25
-    stored = rows(con, "SELECT day, raw_keys FROM ops.raw_key_counts ORDER BY day")
-    assert stored == [{"day": DAY, "raw_keys": 20}, {"day": date(2026, 3, 3), "raw_keys": 5}]
+    stored = rows(
+        con,
+        "SELECT day, rows FROM ops.raw_day_summaries WHERE summary = 'raw_keys' ORDER BY day",
+    )
+    assert stored == [{"day": DAY, "rows": "[[20]]"}, {"day": date(2026, 3, 3), "rows": "[[5]]"}]
 
-    con.execute("UPDATE ops.raw_key_counts SET raw_keys = 21 WHERE day = ?", [DAY])
+    con.execute("UPDATE ops.raw_day_summaries SET rows = '[[21]]' WHERE day = ?", [DAY])
     assert reconcile(con, paths, nps).mismatched == [(DAY, 21, 20, 0)]  # read, not recounted
 
     # A lost raw file changes the day's list: counted again, and the loss is seen.
@@ -85,7 +88,7 @@ def test_reconciliation_recounts_only_days_whose_raw_files_changed(paths) -> Non
     lost.unlink()
     found = reconcile(con, paths, nps, remember=True)
     assert found.mismatched == [(DAY, 21, 20, 0), (date(2026, 3, 3), 0, 5, 0)]
-    con.execute("DELETE FROM ops.raw_key_counts WHERE day = ?", [DAY])  # forgotten: recounted
+    con.execute("DELETE FROM ops.raw_day_summaries WHERE day = ?", [DAY])  # forgotten: recounted
     assert reconcile(con, paths, nps).mismatched == [(date(2026, 3, 3), 0, 5, 0)]
 
 

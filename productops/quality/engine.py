@@ -13,8 +13,9 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
-from productops import sql
+from productops import day_summaries, sql
 from productops.quality import gx
 from productops.quality.results import CheckOutcome, DayOutcome, as_day, days_between
 from productops.quality.suites import TableSuite
@@ -213,6 +214,40 @@ def _from_gx(found: dict[date | None, DayOutcome], days: list[date | None]) -> l
 # --- SQL checks ---------------------------------------------------------------------------
 
 
+def _key_lists(
+    con: duckdb.DuckDBPyConnection, paths: DataPaths, suite: TableSuite, start, end
+) -> pa.Table:
+    """Each day's vendor key lists with their records (date, shape, keys, n), from the
+    raw lake; a day is read again only when its files changed (`day_summaries`).
+    Records of one shape mostly share their key list: counted per list, not per record."""
+    daily = suite.source.daily
+    files: dict[date | None, list[str]] = {}
+    for url in raw_files(paths, suite.source, start, end):
+        day = date.fromisoformat(url.split("/date=")[1][:10]) if daily else None
+        files.setdefault(day, []).append(url)
+    found = day_summaries.per_day(
+        con,
+        suite.source.name,
+        "key_lists",
+        files,
+        lambda chosen: (
+            f"""SELECT {"date" if daily else "NULL::DATE"}, date::VARCHAR, shape,
+                                  json_keys(record) AS keys, count(*) AS n
+                           FROM ({_raw_relation(chosen)}) WHERE parse_error IS NULL GROUP BY ALL"""
+        ),
+        remember=True,
+    )
+    rows = [r for day_rows in found.values() for r in day_rows]
+    return pa.table(
+        {
+            "date": pa.array([date.fromisoformat(r[0]) for r in rows], pa.date32()),
+            "shape": pa.array([r[1] for r in rows], pa.string()),
+            "keys": pa.array([r[2] for r in rows], pa.list_(pa.string())),
+            "n": pa.array([r[3] for r in rows], pa.int64()),
+        }
+    )
+
+
 def _schema(con, paths: DataPaths, suite: TableSuite, start, end, days) -> list[DayOutcome]:
     have = sql.table_columns(con, suite.table)
     wanted = list(suite.columns)
@@ -234,13 +269,10 @@ def _schema(con, paths: DataPaths, suite: TableSuite, start, end, days) -> list[
     # Vendor fields: which required fields are absent from more than the limit of records,
     # and which fields appear that the previous four weeks never had (a rename, usually).
     lo = None if start is None else start - timedelta(days=28)
-    files = raw_files(paths, suite.source, lo, end)
+    key_lists = _key_lists(con, paths, suite, lo, end)  # noqa: F841 (read by the query)
     field_rows = con.execute(
         f"""
-        WITH raw AS ({_raw_relation(files)}),
-        -- Records of one shape mostly share their key list: counted per list, not per record.
-        recs AS (SELECT date, shape, json_keys(record) AS keys, count(*) AS n
-                 FROM raw WHERE parse_error IS NULL GROUP BY ALL),
+        WITH recs AS (SELECT * FROM key_lists),
         req AS (SELECT * FROM (VALUES {", ".join(f"({literal(shape)}, {literal(f)})" for shape, fields in suite.required_fields.items() for f in fields)}) t(shape, field)),
         day_recs AS (SELECT * FROM recs {"WHERE date BETWEEN ? AND ?" if start else ""}),
         missing AS (
