@@ -214,6 +214,17 @@ def _from_gx(found: dict[date | None, DayOutcome], days: list[date | None]) -> l
 # --- SQL checks ---------------------------------------------------------------------------
 
 
+def _files_by_day(
+    paths: DataPaths, suite: TableSuite, start: date | None, end: date | None
+) -> dict[date | None, list[str]]:
+    """The window's raw files by day (one "day", None, for a source without days)."""
+    files: dict[date | None, list[str]] = {}
+    for url in raw_files(paths, suite.source, start, end):
+        day = date.fromisoformat(url.split("/date=")[1][:10]) if suite.source.daily else None
+        files.setdefault(day, []).append(url)
+    return files
+
+
 def _key_lists(
     con: duckdb.DuckDBPyConnection, paths: DataPaths, suite: TableSuite, start, end
 ) -> pa.Table:
@@ -221,10 +232,7 @@ def _key_lists(
     raw lake; a day is read again only when its files changed (`day_summaries`).
     Records of one shape mostly share their key list: counted per list, not per record."""
     daily = suite.source.daily
-    files: dict[date | None, list[str]] = {}
-    for url in raw_files(paths, suite.source, start, end):
-        day = date.fromisoformat(url.split("/date=")[1][:10]) if daily else None
-        files.setdefault(day, []).append(url)
+    files = _files_by_day(paths, suite, start, end)
     found = day_summaries.per_day(
         con,
         suite.source.name,
@@ -444,7 +452,11 @@ def _volume(con, suite: TableSuite, start, end, days) -> list[DayOutcome]:
 def _duplicate_batches(
     con, paths: DataPaths, suite: TableSuite, start, end, days
 ) -> list[DayOutcome]:
-    files = raw_files(paths, suite.source, start, end)
+    # A day's raw folder holds one file per batch: a day with one file has no record
+    # delivered by two batches, and its records are not read (most days of a daily
+    # export: 1.6 M Okta events over 90 days, 1.3 s -> nothing).
+    files = [f for day_files in _files_by_day(paths, suite, start, end).values()
+             if len(day_files) > 1 for f in day_files]  # fmt: skip
     day_col = "date" if start is not None else "NULL"
     rows = con.execute(
         f"""WITH r AS (SELECT {day_col} AS d, hash(record) AS h, record, batch_id, file
