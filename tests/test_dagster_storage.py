@@ -109,15 +109,15 @@ def test_a_steps_materializations_are_committed_together(tmp_path: Path) -> None
 
 def test_a_batch_that_fails_is_stored_once_event_by_event(tmp_path: Path, monkeypatch) -> None:
     failed = []
-    store_asset_event = PooledSqliteEventLogStorage._store_asset_event
+    store_entries = PooledSqliteEventLogStorage._store_asset_entries
 
-    def fail_once(self, conn, event, event_id):
+    def fail_once(self, conn, events, texts, ids):  # the last write of a batch
         if not failed and getattr(self._batch, "connections", None):
-            failed.append(event)
+            failed.append(events)
             raise OSError("disk hiccup")
-        return store_asset_event(self, conn, event, event_id)
+        return store_entries(self, conn, events, texts, ids)
 
-    monkeypatch.setattr(PooledSqliteEventLogStorage, "_store_asset_event", fail_once)
+    monkeypatch.setattr(PooledSqliteEventLogStorage, "_store_asset_entries", fail_once)
     with dg.DagsterInstance.from_config(str(_home(tmp_path))) as instance:
         assert _materialize_january(instance).success
         assert failed  # a batch did fail, was rolled back, and Dagster stored it singly
@@ -281,3 +281,76 @@ def test_a_batch_of_per_day_check_results_is_stored_as_dagster_stores_each(
     rows = [r for r in pooled[0] if r[1] is not None and r[0] == "daily_per_day"]
     assert len(rows) == 30 and all(r[3] == "ASSET_CHECK_EVALUATION" and r[5] for r in rows)
     assert all(r[1] == r[6] for r in rows), rows[:3]  # its own day's materialization
+
+
+@dg.asset(partitions_def=DAYS, backfill_policy=dg.BackfillPolicy.single_run())
+def tagged_daily(context) -> dg.MaterializeResult:
+    """Per-day materializations carrying a data version, which the index's tags keep."""
+    for key in context.partition_keys:
+        context.add_asset_metadata({"day": key}, partition_key=key)
+    return dg.MaterializeResult(data_version=dg.DataVersion("v1"))
+
+
+def _asset_rows(home: Path) -> dict[str, list[tuple]]:
+    """The index's asset tables, without the ids and times two instances cannot share."""
+    with sqlite3.connect(home / "history" / "runs" / "index.db") as con:
+        events = con.execute(
+            "SELECT dagster_event_type, asset_key, partition, count(*) FROM event_logs"
+            " WHERE asset_key IS NOT NULL GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+        ).fetchall()
+        keys = con.execute(
+            """SELECT k.asset_key, k.last_run_id IS NOT NULL, e.dagster_event_type, e.partition,
+                      json_extract(k.last_materialization, '$.__class__'),
+                      k.last_materialization_timestamp IS NOT NULL
+               FROM asset_keys k
+               LEFT JOIN event_logs e
+                 ON e.id = json_extract(k.last_materialization, '$.storage_id')
+               ORDER BY 1"""
+        ).fetchall()
+        tags = con.execute(
+            "SELECT t.asset_key, t.key, t.value, e.partition FROM asset_event_tags t"
+            " JOIN event_logs e ON e.id = t.event_id ORDER BY 1, 2, 3, 4"
+        ).fetchall()
+    return {"events": events, "keys": keys, "tags": tags}
+
+
+def test_a_batch_of_asset_events_is_stored_as_dagster_stores_each(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """A run's planned materializations and a step's per-day materializations are
+    written a statement per table; stock Dagster, one event at a time, must end with the
+    same events, asset rows (the latest materialization, as a record) and tags."""
+    stored_alone = []
+    real = SqliteEventLogStorage._store_asset_event
+
+    def counted(self, conn, event, event_id):
+        stored_alone.append(event)
+        return real(self, conn, event, event_id)
+
+    monkeypatch.setattr(SqliteEventLogStorage, "_store_asset_event", counted)
+    found = {}
+    for name in ("stock", "pooled"):
+        home = tmp_path / name
+        home.mkdir()
+        if name == "pooled":
+            shutil.copy(ROOT / "config" / "dagster.yaml", home / "dagster.yaml")
+        else:
+            (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+        stored_alone.clear()
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            for _ in range(2):  # the second run updates rows the first one wrote
+                assert _materialize_january(instance, [tagged_daily]).success
+            latest = instance.get_latest_materialization_event(tagged_daily.key)
+            assert latest is not None and latest.dagster_event.partition == "2026-01-30"
+            record = instance.fetch_materializations(tagged_daily.key, limit=1).records[0]
+            assert record.asset_materialization.metadata["day"].value == "2026-01-30"
+        found[name] = (_asset_rows(home), len(stored_alone))
+    stock, pooled = found["stock"], found["pooled"]
+    assert pooled[0] == stock[0]
+    assert stock[1] >= 120 and pooled[1] == 0  # every event of both runs went in bulk here
+    events, keys, tags = (pooled[0][k] for k in ("events", "keys", "tags"))
+    assert ("ASSET_MATERIALIZATION", '["tagged_daily"]', "2026-01-07", 2) in events
+    assert keys == [
+        ('["tagged_daily"]', 1, "ASSET_MATERIALIZATION", "2026-01-30", "EventLogRecord", 1)
+    ]
+    assert len(tags) >= 60 and {t[1] for t in tags} >= {"dagster/data_version"}
