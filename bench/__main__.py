@@ -316,16 +316,16 @@ WHY = {  # what each layer does that the floor does not
     "HTML, redacts e-mails, phone numbers and people's names in free text, hashes people",
     "validation": "imports Great Expectations (about 0.8 s from compiled bytecode, once per "
     "process: its data context builds every fluent data source's pydantic model) and hands "
-    "it the window's rows through pandas; reads the raw lake again for vendor fields and "
-    "duplicate deliveries, and reconciles raw with staging over the whole lake (reading "
-    "again only the days whose raw files changed)",
+    "it the window's rows through pandas; reads the raw lake again for the vendor fields and "
+    "duplicate deliveries of the days whose raw files changed, and reconciles raw with "
+    "staging over the whole lake",
     "sentiment": "scores the new distinct texts with VADER, as the floor does",
     "marts": "builds the contract tables for every day of the window with their look-backs",
     "publish": "writes and renames a complete serving file, and renders the report",
     "bookkeeping": "is Dagster's own work: starting the process and loading the code "
-    "location, a planned "
-    "and a materialization event per asset and day, a check evaluation per check and day, "
-    "the start, output and end of every step",
+    "location, a planned and a materialization event per asset and day, a check evaluation "
+    "per check and day (written in bulk, a statement per table for each batch), the start, "
+    "output and end of every step",
 }
 
 
