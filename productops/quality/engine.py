@@ -231,19 +231,15 @@ def _key_lists(
     """Each day's vendor key lists with their records (date, shape, keys, n), from the
     raw lake; a day is read again only when its files changed (`day_summaries`).
     Records of one shape mostly share their key list: counted per list, not per record."""
-    daily = suite.source.daily
-    files = _files_by_day(paths, suite, start, end)
+    day = "date" if suite.source.daily else "NULL::DATE"
+
+    def listed(files: list[str]) -> str:
+        return f"""SELECT {day}, date::VARCHAR, shape, json_keys(record) AS keys, count(*) AS n
+                   FROM ({_raw_relation(files)}) WHERE parse_error IS NULL GROUP BY ALL"""
+
+    by_day = _files_by_day(paths, suite, start, end)
     found = day_summaries.per_day(
-        con,
-        suite.source.name,
-        "key_lists",
-        files,
-        lambda chosen: (
-            f"""SELECT {"date" if daily else "NULL::DATE"}, date::VARCHAR, shape,
-                                  json_keys(record) AS keys, count(*) AS n
-                           FROM ({_raw_relation(chosen)}) WHERE parse_error IS NULL GROUP BY ALL"""
-        ),
-        remember=True,
+        con, suite.source.name, "key_lists", by_day, listed, remember=True
     )
     rows = [r for day_rows in found.values() for r in day_rows]
     return pa.table(
