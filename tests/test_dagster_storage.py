@@ -210,6 +210,16 @@ def test_each_stored_event_is_serialised_once(tmp_path: Path, monkeypatch) -> No
         assert record.event_log_entry.dagster_event.partition == "2026-01-30"
 
 
+def _stock_and_pooled(tmp_path: Path) -> list[tuple[str, Path]]:
+    """Two Dagster homes: stock Dagster's SQLite storage, and the one productops configures."""
+    stock, pooled = tmp_path / "stock", tmp_path / "pooled"
+    for home in (stock, pooled):
+        home.mkdir()
+    (stock / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    shutil.copy(ROOT / "config" / "dagster.yaml", pooled / "dagster.yaml")
+    return [("stock", stock), ("pooled", pooled)]
+
+
 @dg.asset_check(asset=daily, partitions_def=DAYS, blocking=False)
 def daily_per_day(context) -> dg.AssetCheckResult:
     """As productops' checks do: each day's outcome filed on its partition, in one batch."""
@@ -257,13 +267,7 @@ def test_a_batch_of_per_day_check_results_is_stored_as_dagster_stores_each(
 
     monkeypatch.setattr(sql_event_log.SqlEventLogStorage, "_update_asset_check_evaluation", counted)
     found = {}
-    for name in ("stock", "pooled"):
-        home = tmp_path / name
-        home.mkdir()
-        if name == "pooled":
-            shutil.copy(ROOT / "config" / "dagster.yaml", home / "dagster.yaml")
-        else:
-            (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    for name, home in _stock_and_pooled(tmp_path):
         stored_alone.clear()
         with dg.DagsterInstance.from_config(str(home)) as instance:
             result = _materialize_january(instance, [daily, daily_per_day])
@@ -329,13 +333,7 @@ def test_a_batch_of_asset_events_is_stored_as_dagster_stores_each(
 
     monkeypatch.setattr(SqliteEventLogStorage, "_store_asset_event", counted)
     found = {}
-    for name in ("stock", "pooled"):
-        home = tmp_path / name
-        home.mkdir()
-        if name == "pooled":
-            shutil.copy(ROOT / "config" / "dagster.yaml", home / "dagster.yaml")
-        else:
-            (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    for name, home in _stock_and_pooled(tmp_path):
         stored_alone.clear()
         with dg.DagsterInstance.from_config(str(home)) as instance:
             for _ in range(2):  # the second run updates rows the first one wrote
