@@ -42,12 +42,17 @@ def per_day(
     """The summary's rows for each day of `files` (its raw files, by day).
 
     `query(files)` is SQL giving the summary of those files: the day first, then the
-    values (JSON-able: text, numbers, lists of them). Days whose files are unchanged are
+    values (JSON-able: text, numbers, lists of them); it must accept an empty list. Days whose files are unchanged are
     answered from what was stored; `remember` stores the answer for every day of `files`
     (a writer, in its own transaction or the caller's), which also forgets days no longer
     among them. A day with files but no rows has no rows.
     """
-    hashes = {day: sha1("\n".join(sorted(f)).encode()).hexdigest() for day, f in files.items()}
+    # The query's own text is part of the hash: a productops that summarises differently
+    # does not read the summaries of an older one.
+    version = query([])
+    hashes = {
+        day: sha1("\n".join([version, *sorted(f)]).encode()).hexdigest() for day, f in files.items()
+    }
     stored = (
         {day: (hashed, rows) for day, hashed, rows in con.execute(
             "SELECT day, files, rows FROM ops.raw_day_summaries WHERE source = ? AND summary = ?",
