@@ -108,6 +108,16 @@ def _serialize_once(value: Any, *args: Any, **kwargs: Any) -> str:
 sql_event_log.serialize_value = _serialize_once  # consults `_storing` only; see the module
 
 
+@contextmanager
+def _holding(event: EventLogEntry, text: str) -> Iterator[None]:
+    """While storing `event`, `_serialize_once` answers with `text` for it."""
+    _storing.event = (event, text)
+    try:
+        yield
+    finally:
+        _storing.event = None
+
+
 class PooledSqliteEventLogStorage(SqliteEventLogStorage):
     """`SqliteEventLogStorage` with an engine per shard kept open (see the module)."""
 
@@ -119,11 +129,8 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         super().__init__(base_dir, inst_data)
 
     def store_event(self, event: EventLogEntry) -> None:
-        _storing.event = (event, _serialize_value(event))
-        try:
+        with _holding(event, _serialize_value(event)):
             super().store_event(event)
-        finally:
-            _storing.event = None
 
     def has_table(self, table_name: str) -> bool:
         """Dagster asks before writing most asset and check events, each time with a new
@@ -214,11 +221,8 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         texts = [_serialize_value(e) for e in events]
         rows = []
         for event, text in zip(events, texts, strict=True):
-            _storing.event = (event, text)
-            try:
+            with _holding(event, text):
                 rows.append(self._event_to_row(event))
-            finally:
-                _storing.event = None
         with self.run_connection(events[0].run_id) as conn:
             conn.execute(sa.insert(EventLogs), rows)
         with self.index_connection() as conn:
@@ -310,11 +314,8 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         has_cols = self._has_asset_key_index_cols_on_connection(conn)
         merged: dict[str, dict[str, Any]] = {}
         for event, text, event_id in zip(events, texts, ids, strict=True):
-            _storing.event = (event, text)
-            try:
+            with _holding(event, text):
                 values = self._get_asset_entry_values(event, event_id, has_cols)
-            finally:
-                _storing.event = None
             if values:
                 merged.setdefault(event.dagster_event.asset_key.to_string(), {}).update(values)
         for asset_key, values in merged.items():
