@@ -14,6 +14,29 @@ from productops.serving import REPUBLISH_TAG, STORAGE_VERSION, publish
 from resources import DataFolder, DuckDBWarehouse
 
 
+def _refreshed_in_run(instance: dg.DagsterInstance, run_id: str) -> set[str]:
+    """The contract tables this run materialized.
+
+    Usually each one's newest materialization is this run's. When it is not, another run
+    materialized the table since (a second worker of the team profile, backfilling other
+    days at the same time), and only this run's own events can tell whether it did too:
+    read then, and only then, because a backfill run holds thousands of events.
+    """
+    tables = {mart_key(t): t for t in CONTRACT_TABLES}
+    latest = instance.get_latest_materialization_events(list(tables))
+    refreshed = {tables[k] for k, e in latest.items() if e is not None and e.run_id == run_id}
+    cursor = None
+    while len(refreshed) < len(tables):
+        page = instance.get_records_for_run(
+            run_id, cursor=cursor, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION, limit=1000
+        )
+        refreshed |= {tables[r.asset_key] for r in page.records if r.asset_key in tables}
+        if not page.has_more:
+            break
+        cursor = page.cursor
+    return refreshed
+
+
 @dg.asset(
     key=dg.AssetKey(["serving", "publication"]),
     deps=[mart_key(t) for t in CONTRACT_TABLES],
@@ -36,15 +59,12 @@ def publication(
     # Publish what this run refreshed; carry the rest over as last published. When a
     # blocking check stopped the metric marts, only data_trust was refreshed, so BI keeps
     # the last trusted metrics and sees at once which source failed and why.
-    refreshed = set()
     if context.run.tags.get(REPUBLISH_TAG) == "all":
         # After a withdrawal: the warehouse's marts are the truth (blocked runs never
         # touch them), so every table is published from there.
         refreshed = set(CONTRACT_TABLES)
-    for table in CONTRACT_TABLES:
-        latest = context.instance.get_latest_materialization_event(mart_key(table))
-        if latest is not None and latest.run_id == context.run.run_id:
-            refreshed.add(table)
+    else:
+        refreshed = _refreshed_in_run(context.instance, context.run.run_id)
     snapshot: int | None = None
     with warehouse.connect() as con:
         ensure_tables(con)

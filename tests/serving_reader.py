@@ -24,12 +24,14 @@ def check_publication(con: duckdb.DuckDBPyConnection) -> str:
         got = con.execute(f"SELECT count(*) FROM marts.{table}").fetchall()[0][0]
         if got != expected:
             raise AssertionError(f"{table}: {got} rows, publication says {expected}")
+    if not refreshed:  # a publication may carry every table over as last published
+        return pid
     stamps = con.execute(
         "SELECT count(DISTINCT _published_at) FROM ("
         + " UNION ALL ".join(f"SELECT _published_at FROM marts.{t}" for t in refreshed)
         + ")"
     ).fetchall()[0][0]
-    if refreshed and stamps > 1:  # tables carried over keep their own stamp
+    if stamps > 1:  # tables carried over keep their own stamp
         raise AssertionError(f"{stamps} different _published_at in one publication")
     return pid
 
