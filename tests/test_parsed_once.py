@@ -21,6 +21,7 @@ from productops.sources import SOURCES
 from productops.sources.base import extract_fields, parsed_once
 from productops.staging import _base_rules, _fields, _raw_relation, known_names, raw_files
 from tests.conftest import SALT
+from tests.helpers import write_jsonl
 from tests.hostile_corpus import write_hostile_corpus
 
 END = date(2026, 5, 31)
@@ -34,9 +35,34 @@ def lake(tmp_path_factory: pytest.TempPathFactory):
     paths = data_paths(tmp_path_factory.mktemp("parsed") / "data")
     write_sample(paths, seed=4242, scale=0.1, days=21, end=END)
     write_hostile_corpus(paths, [END - timedelta(days=d) for d in range(21)], seed=99)
+    _not_lists(paths)
     for source in SOURCES.values():
         ingest_source(paths, source)
     return paths
+
+
+# List fields holding something else. Not a string holding a JSON array: one parse reads
+# that as the array (see `productops.sources.base._items`), the record itself as no items.
+NOT_LISTS = ["urgent", "[1", "", 7, True, {"a": [1]}, None]
+
+
+def _not_lists(paths) -> None:
+    at = f"{END}T10:00:00Z"
+    fields = {
+        "tool_usage": ("okta_not_lists.jsonl", "target",
+                       {"uuid": "u", "published": at, "actor": {"alternateId": "a@example.com"},
+                        "outcome": {"result": "SUCCESS"}}),
+        "social": ("hn_not_lists.jsonl", "_tags",
+                   {"objectID": "h", "created_at_i": 1780221600, "title": "t"}),
+        "feedback": ("zendesk_not_lists.jsonl", "tags",
+                     {"id": 1, "created_at": at, "updated_at": at, "subject": "s"}),
+    }  # fmt: skip
+    for source, (name, field, record) in fields.items():
+        records = [{**record, field: v, "custom_fields": v} for v in NOT_LISTS]
+        for i, r in enumerate(records):
+            key = next(k for k in ("uuid", "objectID", "id") if k in r)
+            r[key] = f"{r[key]}{i}" if isinstance(r[key], str) else r[key] + i
+        write_jsonl(paths, source, name, records)
 
 
 @pytest.mark.parametrize("name", sorted(SOURCES))

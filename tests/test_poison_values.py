@@ -179,3 +179,46 @@ def test_a_reason_quotes_the_value_but_not_the_person_in_it(paths) -> None:
     build_staging(con, paths, SOURCES["feedback"], DAY, DAY)
     (reason,) = con.execute("SELECT reason FROM quarantine.feedback").fetchone()
     assert "record 2: field (row) = 'w1,2026-03-02 10:00:00,call [phone],[email]" in reason
+
+
+def okta(id_: str, target) -> dict:
+    return {"uuid": id_, "published": "2026-03-02T10:00:00.000Z", "eventType": "user.authentication.sso",
+            "actor": {"alternateId": f"{id_}@example.com", "displayName": "Ann Example"},
+            "outcome": {"result": "SUCCESS"}, "target": target}  # fmt: skip
+
+
+def ticket(id_: str, tags, custom_fields) -> dict:
+    return {"id": id_, "created_at": "2026-03-02T10:00:00Z", "updated_at": "2026-03-02T10:00:00Z",
+            "subject": "Export broken", "description": "The export fails", "status": "open",
+            "tags": tags, "custom_fields": custom_fields}  # fmt: skip
+
+
+APP = [{"type": "AppInstance", "id": "0oa1", "displayName": "Jira"}]
+# A list the vendor gives as something else: text that is not JSON ("[1", "urgent"),
+# text that is ('[1]'), a number, an object, null. Each must stay data, never stop a source.
+NOT_LISTS = ["urgent", "[1", "[1]", 7, {"a": 1}, None]
+
+
+@pytest.mark.parametrize(
+    ("source", "name", "records"),
+    [
+        ("tool_usage", "okta.jsonl",
+         [okta("ok", APP)] + [okta(f"t{i}", v) for i, v in enumerate(NOT_LISTS)]),
+        ("social", "hn.jsonl",
+         [hn("ok", T0 + 60)] + [{**hn(f"t{i}", T0 + 60), "_tags": v} for i, v in enumerate(NOT_LISTS)]),
+        ("feedback", "zendesk_tickets.jsonl",
+         [ticket("1", ["a"], [])] + [ticket(str(10 + i), v, v) for i, v in enumerate(NOT_LISTS)]),
+    ],
+)  # fmt: skip
+def test_a_list_field_that_is_not_a_list_is_data_not_a_stopped_source(
+    paths, source: str, name: str, records: list[dict]
+) -> None:
+    write_jsonl(paths, source, name, records)
+    assert [b.status for b in ingest_source(paths, SOURCES[source], now=ARRIVED).new] == [
+        "ingested"
+    ]
+    con = warehouse(paths)
+    result = build_staging(con, paths, SOURCES[source], DAY, DAY)
+    assert result.staged >= 1  # the good record flows
+    assert result.staged + result.quarantined == len(records)
+    assert reconcile(con, paths, SOURCES[source]).ok

@@ -42,7 +42,19 @@ def parsed_once(sql_text: str, fields: list[str]) -> str:
     extracted as text in one parse by `extract_fields` (the caller's CTE). An array's
     items are then read from the array's own (short) text."""
     text = _TEXT_FIELD.sub(lambda m: f"_f[{fields.index(m.group(1)) + 1}]", sql_text)
-    return _ITEMS.sub(lambda m: f"{m.group(1)}(_f[{fields.index(m.group(2)) + 1}], '$[*]')", text)
+    return _ITEMS.sub(lambda m: _items(m.group(1), f"_f[{fields.index(m.group(2)) + 1}]"), text)
+
+
+def _items(function: str, field: str) -> str:
+    """SQL: the items of the array `field` holds as text, as `function` reads them; no
+    items when it holds something else, as when the record itself was read.
+
+    Extracted as text, a string is no longer told from an array: `"urgent"` becomes
+    `urgent`, which is not JSON and would fail the whole query (no value may stop a
+    source). Only text that starts like an array is read, under TRY. A vendor's string
+    that holds a whole JSON array (`"[\"a\"]"`) is read as that array.
+    """
+    return f"coalesce(TRY({function}(CASE WHEN starts_with({field}, '[') THEN {field} END, '$[*]')), [])"
 
 
 def extract_fields(fields: list[str]) -> str:
