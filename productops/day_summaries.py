@@ -73,17 +73,20 @@ def per_day(
             if day in read:
                 read[day].append(values)
         found.update(read)
-    if remember and (again or stored.keys() - files.keys()):
+    gone = [day for day in stored if day not in files or day in again]
+    if remember and (again or gone):
+        # Only the days read again are written, and the days gone forgotten: a daily run
+        # rewrote a year of summaries to add one day. One statement each, not one per day.
         con.execute(DDL)
         con.execute(
-            "DELETE FROM ops.raw_day_summaries WHERE source = ? AND summary = ?",
-            [source, summary],
+            "DELETE FROM ops.raw_day_summaries WHERE source = ? AND summary = ? "
+            "AND (list_contains(?::DATE[], day) OR (day IS NULL AND ?))",
+            [source, summary, [d for d in gone if d is not None], None in gone],
         )
-        days = list(files)  # one statement, not one per day
         con.execute(
             "INSERT INTO ops.raw_day_summaries SELECT ?, ?, unnest(?::DATE[]), "
             "unnest(?::VARCHAR[]), unnest(?::VARCHAR[])",
-            [source, summary, days, [hashes[d] for d in days],
-             [json.dumps(found[d], default=str) for d in days]],
+            [source, summary, again, [hashes[d] for d in again],
+             [json.dumps(found[d], default=str) for d in again]],
         )  # fmt: skip
     return found

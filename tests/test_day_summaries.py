@@ -56,3 +56,33 @@ def test_a_day_is_read_again_only_when_its_files_or_the_query_change(tmp_path: P
     assert len(read) == 3
     assert day_summaries.per_day(con, "nps", "n", files, counting, remember=False) == summary
     assert len(read) == 3
+
+    def stored() -> list[tuple]:
+        return con.execute(
+            "SELECT day, files FROM ops.raw_day_summaries WHERE source = 'nps' ORDER BY day"
+        ).fetchall()
+
+    # A day whose files are gone is forgotten; the others' rows stay, one per day.
+    hashes = dict(stored())
+    del files[D2]
+    assert day_summaries.per_day(con, "nps", "n", files, counting, remember=True) == {D1: [[3]]}
+    assert stored() == [(D1, hashes[D1])] and len(read) == 3
+
+
+def test_a_source_without_days_is_one_day_kept_once(tmp_path: Path) -> None:
+    con = duckdb.connect()
+
+    def counting(files: list[str]) -> str:
+        listed = ", ".join(literal(f) for f in files)
+        rows = f"SELECT * FROM read_parquet([{listed}])" if files else "SELECT 1 AS x WHERE false"
+        return f"SELECT NULL::DATE AS day, count(*) FROM ({rows})"
+
+    files: dict[date | None, list[str]] = {None: [_file(tmp_path, "inv1", 4)]}
+    assert day_summaries.per_day(con, "licences", "n", files, counting, remember=True) == {
+        None: [[4]]
+    }
+    files[None].append(_file(tmp_path, "inv2", 2))
+    for _ in range(2):
+        got = day_summaries.per_day(con, "licences", "n", files, counting, remember=True)
+        assert got == {None: [[6]]}
+    assert con.execute("SELECT count(*) FROM ops.raw_day_summaries").fetchone()[0] == 1
