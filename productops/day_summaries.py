@@ -42,10 +42,11 @@ def per_day(
     """The summary's rows for each day of `files` (its raw files, by day).
 
     `query(files)` is SQL giving the summary of those files: the day first, then the
-    values (JSON-able: text, numbers, lists of them); it must accept an empty list. Days whose files are unchanged are
-    answered from what was stored; `remember` stores the answer for every day of `files`
-    (a writer, in its own transaction or the caller's), which also forgets days no longer
-    among them. A day with files but no rows has no rows.
+    values (JSON-able: text, numbers, lists of them); it must accept an empty list.
+    Days whose files are unchanged are answered from what was stored; `remember` keeps
+    the answer for every day of `files` (a writer, in its own transaction or the
+    caller's) and forgets days no longer among them. A day with files but no rows has
+    no rows.
     """
     # The query's own text is part of the hash: a productops that summarises differently
     # does not read the summaries of an older one.
@@ -73,15 +74,16 @@ def per_day(
             if day in read:
                 read[day].append(values)
         found.update(read)
-    gone = [day for day in stored if day not in files or day in again]
-    if remember and (again or gone):
-        # Only the days read again are written, and the days gone forgotten: a daily run
-        # rewrote a year of summaries to add one day. One statement each, not one per day.
+    # Stored days whose summary is replaced (read again) or whose files are gone.
+    stale = [day for day in stored if day not in files or day in again]
+    if remember and (again or stale):
+        # Only the days read again are written: a daily run rewrote a year of summaries
+        # to add one day. One statement each, not one per day.
         con.execute(DDL)
         con.execute(
             "DELETE FROM ops.raw_day_summaries WHERE source = ? AND summary = ? "
             "AND (list_contains(?::DATE[], day) OR (day IS NULL AND ?))",
-            [source, summary, [d for d in gone if d is not None], None in gone],
+            [source, summary, [d for d in stale if d is not None], None in stale],
         )
         con.execute(
             "INSERT INTO ops.raw_day_summaries SELECT ?, ?, unnest(?::DATE[]), "

@@ -45,16 +45,22 @@ def parsed_once(sql_text: str, fields: list[str]) -> str:
     return _ITEMS.sub(lambda m: _items(m.group(1), f"_f[{fields.index(m.group(2)) + 1}]"), text)
 
 
-def _items(function: str, field: str) -> str:
-    """SQL: the items of the array `field` holds as text, as `function` reads them; no
-    items when it holds something else, as when the record itself was read.
+def array_text(field: str) -> str:
+    """SQL: the text of field `field` (SQL for a string) when it starts like a JSON array,
+    else NULL; read it under TRY.
 
     Extracted as text, a string is no longer told from an array: `"urgent"` becomes
     `urgent`, which is not JSON and would fail the whole query (no value may stop a
-    source). Only text that starts like an array is read, under TRY. A vendor's string
-    that holds a whole JSON array (`"[\"a\"]"`) is read as that array.
+    source). A vendor's string that holds a whole JSON array (`"[\"a\"]"`) is read as
+    that array.
     """
-    return f"coalesce(TRY({function}(CASE WHEN starts_with({field}, '[') THEN {field} END, '$[*]')), [])"
+    return f"CASE WHEN starts_with({field}, '[') THEN {field} END"
+
+
+def _items(function: str, field: str) -> str:
+    """SQL: the items of the array `field` holds as text, as `function` reads them; no
+    items when it holds something else, as when the record itself was read."""
+    return f"coalesce(TRY({function}({array_text(field)}, '$[*]')), [])"
 
 
 def extract_fields(fields: list[str]) -> str:

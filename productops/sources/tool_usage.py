@@ -1,14 +1,13 @@
 """Tool usage: Okta System Log `user.authentication.sso` events (the tool is the AppInstance)."""
 
-from productops.sources.base import Rule, Source
+from productops.sources.base import Rule, Source, array_text
 
 # The target list's order is not guaranteed and the AppUser entry may be absent. Read
 # into typed structs in one parse of the list's text (from_json), where reading each
 # item's type as JSON took twice as long; a target that is not a list has no AppInstance.
-_TARGETS = (
-    "TRY(from_json(CASE WHEN starts_with(record->>'$.target', '[') THEN record->>'$.target' END, "
-    """'[{"type": "VARCHAR", "id": "VARCHAR", "displayName": "VARCHAR"}]'))"""
-)
+_TARGET_TYPE = """'[{"type": "VARCHAR", "id": "VARCHAR", "displayName": "VARCHAR"}]'"""
+_TARGET_TEXT = array_text("record->>'$.target'")
+_TARGETS = f"TRY(from_json({_TARGET_TEXT}, {_TARGET_TYPE}))"
 _APP = f"list_filter({_TARGETS}, lambda t: t.type = 'AppInstance')[1]"
 _OUTCOMES = "('SUCCESS', 'FAILURE', 'ALLOW', 'DENY', 'CHALLENGE', 'SKIPPED', 'UNKNOWN')"
 
