@@ -128,6 +128,22 @@ def test_rows_that_slip_past_staging_rules_are_caught_by_gx(paths) -> None:
     assert not out["raw_reconciles"].passed  # staging now has one row more than raw has keys
 
 
+def test_a_key_on_two_days_fails_both_days_and_no_other(paths) -> None:
+    # Two versions of response 6 created on different days: staging keeps each on its day.
+    records = [response(d * 100 + i, day=d) for d in range(3) for i in range(10)]
+    records += [response(6, day=2, score=3)]
+    write_jsonl(paths, "nps", "days.jsonl", records)
+    con = stage(paths, "nps", D1, D1 + timedelta(days=2))
+    for day, passes in ((0, False), (1, True), (2, False)):
+        window = D1 + timedelta(days=day)
+        keys = engine.evaluate(con, paths, SUITES["nps"], window, window, NOW)["keys_valid"]
+        assert keys.passed is passes, day
+        if not passes:
+            assert {"key": "6", "rule": "duplicate key"} in keys.examples
+    whole = engine.evaluate(con, paths, SUITES["nps"], D1, D1 + timedelta(days=2), NOW)
+    assert [d.day for d in whole["keys_valid"].failed_days] == [D1, D1 + timedelta(days=2)]
+
+
 def test_volume_spike_is_a_warning(paths) -> None:
     records = [response(d * 100 + i, day=d) for d in range(20) for i in range(10)]
     records += [response(5000 + i, day=20) for i in range(80)]

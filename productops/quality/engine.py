@@ -94,7 +94,9 @@ def evaluate(
         info = CHECKS[name]
         per_day = {
             "schema_unchanged": lambda: _schema(con, paths, suite, start, end, days),
-            "keys_valid": lambda: _keys(con, suite, days, gx_days.get("keys_valid", {})),
+            "keys_valid": lambda: _keys(
+                con, suite, start, end, days, gx_days.get("keys_valid", {})
+            ),
             "quarantine_rate": lambda: _quarantine_rate(con, suite, start, end, days),
             "raw_reconciles": lambda: _reconciles(con, paths, suite, start, end, days),
             "volume_normal": lambda: _volume(con, suite, start, end, days),
@@ -323,12 +325,20 @@ def _schema(con, paths: DataPaths, suite: TableSuite, start, end, days) -> list[
 
 
 def _keys(
-    con, suite: TableSuite, days, not_null: dict[date | None, DayOutcome]
+    con, suite: TableSuite, start, end, days, not_null: dict[date | None, DayOutcome]
 ) -> list[DayOutcome]:
-    # Uniqueness is over the whole table: a key duplicated across days fails every day it is on.
+    """Uniqueness over the whole table: a key duplicated across days fails every day it is on.
+
+    Only the window's days are reported, so only the window's keys are looked up in the
+    whole table (a semi-join): grouping every key of a year of history was most of the
+    check at scale (0.70 s -> 0.06 s for 1.6 M Okta events and a one-day window)."""
+    where, params = _where(start, end)
+    key = suite.key
     whole = con.execute(
-        f"""SELECT {suite.key}, list(DISTINCT {"date" if suite.source.daily else "NULL"}) FROM {suite.table}
-            WHERE {suite.key} IS NOT NULL GROUP BY ALL HAVING count(*) > 1"""
+        f"""SELECT {key}, list(DISTINCT {"date" if suite.source.daily else "NULL"}) FROM {suite.table}
+            WHERE {key} IN (SELECT {key} FROM {suite.table} WHERE {where} AND {key} IS NOT NULL)
+            GROUP BY ALL HAVING count(*) > 1""",
+        params,
     ).fetchall()
     dup_days: dict[date | None, list[str]] = defaultdict(list)
     for key, on_days in whole:
