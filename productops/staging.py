@@ -83,7 +83,7 @@ def _names_in(files: tuple[str, ...]) -> tuple[str, ...]:
     checks in a run ask, and only the first reads them."""
     if not files:
         return ()
-    with sql.connect() as con:
+    with sql.scratch() as con:
         rows = con.execute(
             "SELECT DISTINCT name FROM read_parquet(?) WHERE name IS NOT NULL ORDER BY name",
             [list(files)],
@@ -135,7 +135,7 @@ def parquet_row_count(files: list[str]) -> int:
     """Rows in Parquet files, from their footers alone."""
     if not files:
         return 0
-    with sql.connect() as con:
+    with sql.scratch() as con:
         found = con.execute(
             "SELECT sum(num_rows) FROM parquet_file_metadata(?)", [[str(f) for f in files]]
         ).fetchone()
@@ -146,7 +146,7 @@ def raw_preview(files: list[str], limit: int = 5) -> str:
     """The newest raw rows' provenance as a markdown table (never the record itself)."""
     if not files:
         return "(no raw rows in this window)"
-    with sql.connect() as con:
+    with sql.scratch() as con:
         rows = con.execute(
             f"SELECT date, batch_id, file, record_no, record_key, parse_error "
             f"FROM ({_raw_relation(files[-limit:])}) ORDER BY date DESC, record_no LIMIT {limit}"

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 
+from productops import sql
 from productops.config_files import config_file
 from productops.sql import literal
 
@@ -41,7 +42,7 @@ def _pattern(patterns: tuple[str, ...]) -> str:
 
 def _check_patterns(path: Path, themes: dict[str, tuple[str, ...]]) -> None:
     """Each theme's patterns compile in DuckDB's regex engine (RE2), or the file is named."""
-    with duckdb.connect() as con:
+    with sql.scratch() as con:
         for name, patterns in themes.items():
             bad = [p for p in patterns if not isinstance(p, str)]
             if bad or not isinstance(name, str) or not name.strip():

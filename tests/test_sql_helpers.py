@@ -1,7 +1,8 @@
-"""`table_columns`: what staging, marts and serving compare a table's shape with."""
+"""The SQL helpers every layer shares: `table_columns` and `scratch`."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from productops import sql
@@ -39,3 +40,24 @@ def test_columns_in_order_with_types_in_any_catalog_and_none_for_a_missing_table
                 [catalog, table],
             ).fetchall()
             assert sql.table_columns(con, table, catalog) == standard, (catalog, table)
+
+
+def test_scratch_connections_share_nothing_a_question_leaves_behind(tmp_path: Path) -> None:
+    files = []
+    for n in range(4):
+        files.append(tmp_path / f"{n}.parquet")
+        with sql.scratch() as con:
+            con.execute(
+                f"COPY (SELECT range AS x FROM range({n * 1000})) TO {sql.literal(files[-1])}"
+            )
+    with sql.scratch() as con:
+        con.execute("CREATE TEMP TABLE left_behind AS SELECT 1")
+    with sql.scratch() as con:
+        assert sql.table_columns(con, "main.left_behind", "temp") == []
+
+    def count(path: Path) -> int:
+        with sql.scratch() as con:
+            return con.execute("SELECT count(*) FROM read_parquet(?)", [str(path)]).fetchall()[0][0]
+
+    with ThreadPoolExecutor(4) as pool:  # side by side, as ingest's threads ask
+        assert list(pool.map(count, files * 5)) == [0, 1000, 2000, 3000] * 5
