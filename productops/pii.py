@@ -105,33 +105,51 @@ def has_personal_data(text: str | None, region: str | None = None) -> bool:
 _WORD = re.compile(r"[^\W\d_]+(?:['\u2019-][^\W\d_]+)*")
 
 
+_POSSESSIVE = ("'s", "\u2019s")
+
+
+def _name_end(words: tuple[str, ...], known: set[tuple[str, ...]]) -> int | None:
+    """None when `words` are no known name; else how many characters at their end are
+    not the name: 2 for a possessive ("Rosa Petrov's" keeps its "'s"), else 0."""
+    if words in known:
+        return 0
+    if words[-1].endswith(_POSSESSIVE) and (*words[:-1], words[-1][:-2]) in known:
+        return 2
+    return None
+
+
 def name_redactor(names: Iterable[str]) -> Callable[[str | None], str | None]:
     """A function that replaces every known full name (two words or more) in a text.
 
     Names are matched as whole words, case-insensitively, by looking word n-grams up in a
     set: linear in the text whatever the number of names (a regex alternation of
     thousands of names is not). A single first name is never redacted: "Will" and "May"
-    are words too.
+    are words too. A possessive keeps its "'s": "[name]'s ticket".
     """
     known = {tuple(w.lower() for w in _WORD.findall(n)) for n in names if n}
     known = {k for k in known if len(k) >= 2 and all(len(w) >= 2 for w in k)}
     sizes = sorted({len(k) for k in known}, reverse=True)
+    # Nearly every text names nobody: one look for a word that starts a known name (in
+    # C: the regex, lower, the set) settles those, where the word-by-word walk below
+    # took five times as long (121 k ticket texts and 624 names: 4.3 s -> 0.9 s).
+    first_words = {k[0] for k in known}
 
     def redact(text: str | None) -> str | None:
-        if not text or not known:
+        if not text or first_words.isdisjoint(map(str.lower, _WORD.findall(text))):
             return text
         words = list(_WORD.finditer(text))
         out, last, i = [], 0, 0
         while i < len(words):
             for n in sizes:
                 run = words[i : i + n]
-                if (
-                    len(run) == n
-                    and all(text[a.end() : b.start()].isspace() for a, b in itertools.pairwise(run))
-                    and tuple(w.group().lower() for w in run) in known
+                if len(run) < n or not all(
+                    text[a.end() : b.start()].isspace() for a, b in itertools.pairwise(run)
                 ):
+                    continue
+                found = _name_end(tuple(w.group().lower() for w in run), known)
+                if found is not None:
                     out += [text[last : run[0].start()], "[name]"]
-                    last, i = run[-1].end(), i + n
+                    last, i = run[-1].end() - found, i + n
                     break
             else:
                 i += 1
