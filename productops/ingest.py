@@ -563,9 +563,12 @@ def ingest_source(
         report.refused.append({"file": rel, "reason": reason})
         log.error(f"Landing entry {printable(rel)} {reason}.")
     todo: list[tuple[Path, Batch]] = []
-    for path in files:
-        rel = str(path.relative_to(paths.root))
-        digest = cached_digest(index, rel, path)
+    rels = [str(path.relative_to(paths.root)) for path in files]
+    # Hashed side by side: hashlib lets go of the GIL on a file's blocks (1.7 GB of Okta
+    # logs, 1.1 s of one core). Each file has its own entry in `index`.
+    with ThreadPoolExecutor(INGEST_THREADS, thread_name_prefix="hash") as pool:
+        digests = list(pool.map(lambda f: cached_digest(index, *f), zip(rels, files, strict=True)))
+    for path, rel, digest in zip(files, rels, digests, strict=True):
         batch_id = digest[:16]
         if batch_id in known:
             if known[batch_id].file != rel:
