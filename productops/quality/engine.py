@@ -330,20 +330,27 @@ def _keys(
     """Uniqueness over the whole table: a key duplicated across days fails every day it is on.
 
     Only the window's days are reported, so only the window's keys are looked up in the
-    whole table (a semi-join): grouping every key of a year of history was most of the
-    check at scale (0.70 s -> 0.06 s for 1.6 M Okta events and a one-day window)."""
+    whole table, first by their 64-bit hash (grouping numbers, not text), then exactly
+    among the few that collide: grouping every key of the table every run was most of
+    the check at scale (1.6 M Okta events: 0.70 s -> 0.09 s for a day, 1.3 s -> 0.8 s
+    for 90)."""
     where, params = _where(start, end)
-    key = suite.key
+    key, table = suite.key, suite.table
     whole = con.execute(
-        f"""SELECT {key}, list(DISTINCT {"date" if suite.source.daily else "NULL"}) FROM {suite.table}
-            WHERE {key} IN (SELECT {key} FROM {suite.table} WHERE {where} AND {key} IS NOT NULL)
+        f"""WITH window_keys AS (
+                SELECT DISTINCT hash({key}) AS h FROM {table} WHERE {where} AND {key} IS NOT NULL),
+            repeated AS (
+                SELECT hash({key}) AS h FROM {table}
+                WHERE hash({key}) IN (SELECT h FROM window_keys) GROUP BY 1 HAVING count(*) > 1)
+            SELECT {key}, list(DISTINCT {"date" if suite.source.daily else "NULL"}) FROM {table}
+            WHERE hash({key}) IN (SELECT h FROM repeated) AND {key} IS NOT NULL
             GROUP BY ALL HAVING count(*) > 1""",
         params,
     ).fetchall()
     dup_days: dict[date | None, list[str]] = defaultdict(list)
-    for key, on_days in whole:
+    for value, on_days in whole:
         for d in on_days:
-            dup_days[d].append(key)
+            dup_days[d].append(value)
     out = []
     for day in days:
         base = not_null.get(day) or DayOutcome(day, True, 0.0)
