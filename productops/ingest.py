@@ -579,6 +579,7 @@ def ingest_source(
     manifest = Manifest(paths, source.name)
     known = manifest.batches()
     index = manifest.file_index()
+    indexed = dict(index)
     report = IngestReport(source.name)
     files, refused = scan_landing(paths, source.name)
     for rel, reason in refused:
@@ -634,5 +635,6 @@ def ingest_source(
                 log.info(
                     f"{source.name}: {i}/{len(todo)} new landing files, {report.rows} new records"
                 )
-    manifest.save_file_index(index)
+    if index != indexed:  # rewritten only when a file was hashed (a year of entries)
+        manifest.save_file_index(index)
     return report
