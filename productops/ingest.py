@@ -547,7 +547,9 @@ def _ingest_file(
 @contextmanager
 def _per_thread_connections() -> Iterator[Callable[[], duckdb.DuckDBPyConnection]]:
     """A DuckDB connection per ingest thread, each on one core, kept for all the files the
-    thread writes: opening and preparing one per file was 40 ms of each (90 Okta files)."""
+    thread writes. A new database per file cost far more than its 40 ms of opening: the
+    process faulted its memory in again for every file (90 Okta files at scale 10:
+    19.5 s -> 11.8 s, system time of the backfill 31 s -> 14 s)."""
     local = threading.local()
     stack = contextlib.ExitStack()
 
