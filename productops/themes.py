@@ -11,7 +11,6 @@ import duckdb
 
 from productops import sql
 from productops.config_files import config_file
-from productops.sql import literal
 
 DEFAULT_TAXONOMY = config_file("themes.toml")
 
@@ -24,7 +23,7 @@ class Taxonomy:
     def macro_sql(self) -> str:
         """`themes(text)`: the list of matching themes, `['other']` when none match."""
         cases = ", ".join(
-            f"CASE WHEN regexp_matches(lower(t), {literal(_pattern(p))}) THEN {literal(name)} END"
+            f"CASE WHEN regexp_matches(lower(t), {sql.literal(_pattern(p))}) THEN {sql.literal(name)} END"
             for name, p in self.themes.items()
         )
         return f"""
