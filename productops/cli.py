@@ -26,6 +26,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from productops import __version__
 from productops.settings import data_paths
 
 console = Console(stderr=False)
@@ -344,6 +345,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="productops", description=__doc__.split("\n\n")[0])
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("sample", help="write the sample company's landing files")
     s.add_argument("--days", type=int, default=DEFAULT_DAYS, help="days of history (default 90)")
