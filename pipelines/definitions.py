@@ -24,7 +24,10 @@ def executor() -> dg.ExecutorDefinition:
     at once as it has cores. `productops run` without `--submit` always runs in-process."""
     name = os.environ.get(EXECUTOR_ENV) or "in_process"
     if name == "multiprocess":
-        return dg.multiprocess_executor
+        # A forkserver that has imported this code location forks each step's process,
+        # where the default start method spawns a fresh interpreter that imports Dagster
+        # and every library again (seconds of CPU per step).
+        return dg.multiprocess_executor.configured({"start_method": {"forkserver": {}}})
     if name != "in_process":
         raise ValueError(f"${EXECUTOR_ENV} = {name!r}: use in_process or multiprocess")
     return dg.in_process_executor
