@@ -46,11 +46,14 @@ sample: install ## write the sample company's landing files only (90 days to yes
 ui: install $(DAGSTER_HOME)/dagster.yaml ## the Dagster UI and daemon on http://127.0.0.1:3000 (another port: UI_PORT=3001)
 	$(BIN)/productops ui --port $(UI_PORT)
 
+# Two workers, one per core; tests that share a session fixture (the sample company's
+# run, the PostgreSQL cluster, the browser's UI) stay on one worker (xdist_group). The
+# 15 slowest tests are printed at the end, so a slow newcomer is seen the day it arrives.
 test: install $(DAGSTER_HOME)/dagster.yaml ## every test, slow end-to-end ones included
-	$(BIN)/pytest -n 2 --dist loadgroup -q
+	$(BIN)/pytest -n 2 --dist loadgroup -q --durations=15
 
 test-fast: install ## the inner loop: everything but the slow end-to-end tests
-	$(BIN)/pytest -q -m "not slow"
+	$(BIN)/pytest -n 2 --dist loadgroup -q -m "not slow" --durations=5
 
 # make test runs the same harness with 3 trials; TORTURE_SEED picks another company.
 torture: install ## SIGKILLs at random steps, concurrent runs, a BI reader, bad input, late updates

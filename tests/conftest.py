@@ -16,6 +16,7 @@ os.environ.setdefault("PRODUCTOPS_SETTINGS", str(Path(__file__).with_name("produ
 
 from productops.sample import SampleSummary, write_sample
 from productops.settings import DataPaths, data_paths
+from tests.services import PostgresCluster, S3Server, postgres_cluster, s3_server
 
 SAMPLE_END = date(2026, 6, 30)
 SAMPLE_DAYS = 90
@@ -92,3 +93,17 @@ def sample_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SampleRun]:
                 )
         assert outcome.success, outcome.errors
         yield run
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresCluster]:
+    """One PostgreSQL cluster per test session (per xdist worker); a database per test."""
+    with postgres_cluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+def s3() -> Iterator[S3Server]:
+    """One S3-compatible server (moto) per test session; buckets per test."""
+    with s3_server() as server:
+        yield server

@@ -70,10 +70,29 @@ def _as_postgres(args: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
 
 
+class PostgresCluster:
+    """A running cluster: each test asks for a database of its own, so that tests sharing
+    one cluster (one per test session) never read each other's runs and events."""
+
+    def __init__(self, bin_dir: Path, port: int) -> None:
+        self.bin_dir, self.port = bin_dir, port
+
+    def database(self, name: str) -> dict[str, str]:
+        """Create database `name`; its connection settings as the team profile names them."""
+        subprocess.run([str(self.bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(self.port),
+                        "-U", "productops", name], check=True)  # fmt: skip
+        return {
+            "PRODUCTOPS_PG_HOST": "127.0.0.1",
+            "PRODUCTOPS_PG_PORT": str(self.port),
+            "PRODUCTOPS_PG_USER": "productops",
+            "PRODUCTOPS_PG_PASSWORD": "",
+            "PRODUCTOPS_PG_DB": name,
+        }
+
+
 @contextmanager
-def postgres_server(*databases: str) -> Iterator[dict[str, str]]:
-    """A PostgreSQL cluster on a loopback port with `databases` created; yields the
-    connection settings as the team profile's environment names them."""
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    """A PostgreSQL cluster on a loopback port, in a temporary folder."""
     bin_dir = _pg_bin()
     # Not under pytest's temporary folder: that is root's alone, and the server runs as
     # `postgres`, which must reach its cluster.
@@ -101,16 +120,7 @@ def postgres_server(*databases: str) -> Iterator[dict[str, str]]:
 
     try:
         wait_for(ready, "PostgreSQL")
-        for db in databases:
-            subprocess.run([str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U",
-                            "productops", db], check=True)  # fmt: skip
-        yield {
-            "PRODUCTOPS_PG_HOST": "127.0.0.1",
-            "PRODUCTOPS_PG_PORT": str(port),
-            "PRODUCTOPS_PG_USER": "productops",
-            "PRODUCTOPS_PG_PASSWORD": "",
-            "PRODUCTOPS_PG_DB": databases[0],
-        }
+        yield PostgresCluster(bin_dir, port)
     finally:
         stop_group(server)
         shutil.rmtree(root, ignore_errors=True)
@@ -120,10 +130,25 @@ def postgres_server(*databases: str) -> Iterator[dict[str, str]]:
 S3_KEY_ID, S3_SECRET = "productops-test-key", "productops-test-secret"
 
 
+class S3Server:
+    """moto's server: `env` points productops (and boto3) at it; each test creates the
+    buckets it writes, so tests sharing the server (one per test session) stay apart."""
+
+    def __init__(self, url: str, env: dict[str, str]) -> None:
+        self.url, self.env = url, env
+
+    def bucket(self, name: str) -> str:
+        import boto3
+
+        client = boto3.client("s3", endpoint_url=self.url, region_name="us-east-1",
+                              aws_access_key_id=S3_KEY_ID, aws_secret_access_key=S3_SECRET)  # fmt: skip
+        client.create_bucket(Bucket=name)
+        return name
+
+
 @contextmanager
-def s3_server(*buckets: str) -> Iterator[dict[str, str]]:
-    """moto's S3-compatible server on a loopback port, with `buckets` created; yields the
-    environment that points productops (and boto3) at it."""
+def s3_server() -> Iterator[S3Server]:
+    """moto's S3-compatible server on a loopback port."""
     port = free_port()
     server = subprocess.Popen(
         [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
@@ -141,12 +166,6 @@ def s3_server(*buckets: str) -> Iterator[dict[str, str]]:
     }
     try:
         wait_for(answers(f"{url}/moto-api/"), "the S3 server (moto)")
-        import boto3
-
-        client = boto3.client("s3", endpoint_url=url, region_name="us-east-1",
-                              aws_access_key_id=S3_KEY_ID, aws_secret_access_key=S3_SECRET)  # fmt: skip
-        for bucket in buckets:
-            client.create_bucket(Bucket=bucket)
-        yield env
+        yield S3Server(url, env)
     finally:
         stop_group(server)

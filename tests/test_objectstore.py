@@ -4,26 +4,24 @@ cannot be reached. And a folder's listing: whole keys only, in order."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from productops import objectstore, sql
-from tests.services import s3_server
+from tests.services import S3Server
 
 
 @pytest.fixture(scope="module")
-def s3() -> Iterator[dict[str, str]]:
-    with s3_server("lake-bucket") as env:
-        yield env
+def bucket(s3: S3Server) -> str:
+    return s3.bucket("lake-bucket")
 
 
 @pytest.fixture
-def s3_env(s3: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    for name, value in s3.items():
+def s3_env(s3: S3Server, bucket: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    for name, value in s3.env.items():
         monkeypatch.setenv(name, value)
-    return s3
+    return s3.env
 
 
 def test_keys_round_trip_and_duckdb_reads_them(

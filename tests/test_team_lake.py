@@ -11,7 +11,6 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -22,7 +21,7 @@ import pytest
 
 from productops.lakehouse import Lakehouse
 from productops.marts import CONTRACT_TABLES
-from tests.services import postgres_server, s3_server
+from tests.services import PostgresCluster, S3Server
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("postgres")]
 REPO = Path(__file__).resolve().parents[1]
@@ -31,6 +30,7 @@ END = date(2026, 5, 31)
 START = END - timedelta(days=27)
 MIDDLE = START + timedelta(days=13)
 BUCKET = "productops-lake"
+CATALOG = "team_lake_catalog"
 SALT = "team-lake-salt"
 # Hours between a day's close and its newest record's arrival: the two runs ingest at
 # different wall-clock moments, so this one column of data_trust legitimately differs.
@@ -38,9 +38,13 @@ WALL_CLOCK = {"data_trust": ["freshness_hours"]}
 
 
 @pytest.fixture(scope="module")
-def services() -> Iterator[dict[str, str]]:
-    with postgres_server("dagster", "catalog") as pg, s3_server(BUCKET) as s3:
-        yield {**pg, **s3}
+def services(postgres: PostgresCluster, s3: S3Server) -> dict[str, str]:
+    """Dagster's storage and the DuckLake catalog in databases of the session's cluster,
+    the lake in a bucket of the session's S3 server."""
+    pg = postgres.database("team_lake")
+    postgres.database(CATALOG)
+    s3.bucket(BUCKET)
+    return {**pg, **s3.env}
 
 
 def _base_env() -> dict[str, str]:
@@ -65,7 +69,7 @@ def _team_env(root: Path, services: dict[str, str], serving: Path) -> dict[str, 
         **services,
         "PRODUCTOPS_PROFILE": "team",
         "PRODUCTOPS_RAW_LAKE": f"s3://{BUCKET}/lake",
-        "PRODUCTOPS_WAREHOUSE_CATALOG": f"postgres:dbname=catalog {pg} user=productops",
+        "PRODUCTOPS_WAREHOUSE_CATALOG": f"postgres:dbname={CATALOG} {pg} user=productops",
         "PRODUCTOPS_WAREHOUSE_DATA": f"s3://{BUCKET}/warehouse/",
         "PRODUCTOPS_SERVING_FILE": str(serving),
     }
@@ -81,7 +85,7 @@ def _run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
 
 
 def _query(services: dict[str, str], sql: str) -> list[tuple]:
-    con = psycopg2.connect(host=services["PRODUCTOPS_PG_HOST"], dbname="dagster",
+    con = psycopg2.connect(host=services["PRODUCTOPS_PG_HOST"], dbname=services["PRODUCTOPS_PG_DB"],
                            port=int(services["PRODUCTOPS_PG_PORT"]), user="productops")  # fmt: skip
     try:
         with con.cursor() as cur:

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
 import psycopg2
 import pytest
 
-from tests.services import answers, free_port, postgres_server, stop_group, wait_for
+from tests.services import PostgresCluster, answers, free_port, stop_group, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("postgres")]
 REPO = Path(__file__).resolve().parents[1]
@@ -22,9 +21,9 @@ START = END - timedelta(days=13)
 
 
 @pytest.fixture(scope="module")
-def postgres() -> Iterator[dict[str, str]]:
-    with postgres_server("dagster") as settings:
-        yield settings
+def dagster_db(postgres: PostgresCluster) -> dict[str, str]:
+    """Dagster's storage for this module's runs, in the session's cluster."""
+    return postgres.database("team_profile")
 
 
 def _env(tmp_path: Path, pg: dict[str, str]) -> dict[str, str]:
@@ -56,28 +55,48 @@ def _query(pg: dict[str, str], sql: str, params: tuple = ()) -> list[tuple]:
         con.close()
 
 
-def test_a_run_keeps_its_runs_and_events_in_postgres(postgres, tmp_path: Path) -> None:
-    env = _env(tmp_path, postgres)
+def test_a_run_keeps_its_runs_and_events_in_postgres(
+    dagster_db: dict[str, str], tmp_path: Path
+) -> None:
+    env = _env(tmp_path, dagster_db)
     assert _cli("sample", "--scale", "0.05", "--days", "14", "--end", str(END), env=env,
                 cwd=tmp_path).returncode == 0  # fmt: skip
     done = _cli("run", "--start", str(START), "--end", str(END), env=env, cwd=tmp_path)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert (tmp_path / "home" / "dagster.yaml").resolve().name == "dagster.team.yaml"
     assert not list((tmp_path / "home").glob("**/*.db"))  # no SQLite storage beside it
-    runs = _query(postgres, "SELECT status FROM runs")
+    runs = _query(dagster_db, "SELECT status FROM runs")
     assert ("SUCCESS",) in runs
     (materialised,) = _query(
-        postgres,
+        dagster_db,
         "SELECT count(DISTINCT asset_key) FROM event_logs "
         "WHERE dagster_event_type = 'ASSET_MATERIALIZATION'",
     )[0]
     assert materialised >= 20  # raw, staging, marts, serving
 
 
-def test_a_submitted_run_is_queued_and_launched_by_the_daemon(postgres, tmp_path: Path) -> None:
-    env = _env(tmp_path, postgres)
+def test_a_submitted_run_is_queued_and_launched_by_the_daemon(
+    dagster_db: dict[str, str], tmp_path: Path
+) -> None:
+    env = _env(tmp_path, dagster_db)
     assert _cli("sample", "--scale", "0.05", "--days", "14", "--end", str(END), env=env,
                 cwd=tmp_path).returncode == 0  # fmt: skip
+    # The landing and automation sensors are on by default and would launch runs of
+    # their own over the same days beside the submitted one, which is what this test
+    # follows: stopped through Dagster's CLI before the daemon starts.
+    home = Path(env["DAGSTER_HOME"])
+    home.mkdir()
+    (home / "dagster.yaml").symlink_to(REPO / "config" / "dagster.team.yaml")
+    dagster = str(REPO / ".venv" / "bin" / "dagster")
+    stopping = [
+        subprocess.Popen([dagster, "sensor", "stop", name, "-m", "pipelines.definitions"],
+                         env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         text=True)
+        for name in ("landing_sensor", "productops_automation")
+    ]  # fmt: skip
+    for proc in stopping:
+        out, _ = proc.communicate(timeout=600)
+        assert proc.returncode == 0, out[-2000:]
     port = free_port()
     ui = subprocess.Popen(
         [str(REPO / ".venv" / "bin" / "productops"), "ui", "--port", str(port)],
@@ -91,7 +110,7 @@ def test_a_submitted_run_is_queued_and_launched_by_the_daemon(postgres, tmp_path
         done = _cli("run", "--submit", "--wait", "--url", f"http://127.0.0.1:{port}",
                     "--start", str(START), "--end", str(END), env=env, cwd=tmp_path)  # fmt: skip
         run_id = done.stdout.split("Queued run ")[-1].split()[0]
-        failures = _query(postgres, "SELECT dagster_event_type, substr(event, 1, 2500) FROM "
+        failures = _query(dagster_db, "SELECT dagster_event_type, substr(event, 1, 2500) FROM "
                           "event_logs WHERE run_id = %s AND dagster_event_type IN "
                           "('PIPELINE_FAILURE', 'RUN_FAILURE', 'STEP_FAILURE', 'ENGINE_EVENT') "
                           "ORDER BY id DESC LIMIT 4", (run_id,))  # fmt: skip
@@ -100,7 +119,7 @@ def test_a_submitted_run_is_queued_and_launched_by_the_daemon(postgres, tmp_path
     finally:
         stop_group(ui, timeout=120)
     queued = _query(
-        postgres,
+        dagster_db,
         "SELECT count(*) FROM event_logs WHERE dagster_event_type IN ('PIPELINE_ENQUEUED', 'RUN_ENQUEUED')",
     )
     assert queued[0][0] >= 1
