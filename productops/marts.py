@@ -183,6 +183,14 @@ def _ensure(con: duckdb.DuckDBPyConnection, table: str) -> None:
         con.execute(f"CREATE OR REPLACE TABLE marts.{table} ({DDL[table]})")
 
 
+def _write_guard(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """The one-row table that every replacement of `table` updates (see `_replace`)."""
+    guard = f"ops.writes_{table}"
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS ops; CREATE TABLE IF NOT EXISTS {guard} AS "
+                "SELECT 0::BIGINT AS writes")  # fmt: skip
+    return guard
+
+
 def _replace(
     con: duckdb.DuckDBPyConnection,
     table: str,
@@ -193,7 +201,12 @@ def _replace(
 ) -> int:
     """Swap the rows of `where` for the select's rows, in one transaction. Returns rows written."""
     _ensure(con, table)
+    guard = _write_guard(con, table)
     with transaction(con):
+        # Two workers replacing the same rows of a DuckLake table must conflict, so that
+        # one retries. A DELETE that finds no rows (a table's first build) records no
+        # change, and DuckLake would commit both inserts: the row both update makes sure.
+        con.execute(f"UPDATE {guard} SET writes = writes + 1")
         con.execute(f"DELETE FROM marts.{table} WHERE {where}", where_params or [])
         con.execute(f"INSERT INTO marts.{table} BY NAME {select}", params)
         written = con.execute(

@@ -9,7 +9,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from productops import extensions, lakehouse, sql
+from productops import extensions, lakehouse, marts, sql
 from resources import DuckDBWarehouse
 
 
@@ -64,6 +64,28 @@ def test_a_conflicting_commit_raises_the_conflict_not_the_rollback(tmp_path: Pat
             first.execute("DELETE FROM t WHERE day = 1; INSERT INTO t VALUES (1)")
     assert sql.is_conflict(refused.value)
     assert sorted(d for (d,) in first.execute("SELECT day FROM t").fetchall()) == [0, 1, 2, 3]
+
+
+def test_two_workers_building_a_table_for_the_first_time_conflict(tmp_path: Path) -> None:
+    """A whole-table mart (account_voice) built by two workers at once from an empty
+    table: each DELETE finds nothing, and without the write guard both inserts committed
+    and BI saw every account twice. Now the second commit is refused and retried."""
+    first = _ducklake(tmp_path)
+    first.execute("CREATE SCHEMA marts")
+    second = first.cursor()
+    second.execute("USE w")
+    marts._ensure(first, "account_voice")  # created empty, as before its first build
+    guard = marts._write_guard(first, "account_voice")
+    with pytest.raises(duckdb.TransactionException) as refused, sql.transaction(second):
+        # The other worker, half-way through the same replacement as `_replace`.
+        second.execute(f"UPDATE {guard} SET writes = writes + 1")
+        second.execute("DELETE FROM marts.account_voice")
+        second.execute("INSERT INTO marts.account_voice BY NAME SELECT 'ACC-2' AS account_id")
+        marts._replace(first, "account_voice", "SELECT 'ACC-1' AS account_id", [], where="true")
+    assert sql.is_conflict(refused.value)
+    assert first.execute("SELECT list(account_id) FROM marts.account_voice").fetchall() == [
+        (["ACC-1"],)
+    ]
 
 
 def test_a_step_whose_commit_conflicts_is_retried_and_other_errors_are_not(
