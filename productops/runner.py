@@ -230,7 +230,7 @@ def materialise(
     with data_folder_lock(paths, on_wait=lambda holder: notice(f"Waiting for {holder} to finish")):
         # Opened under the lock: two processes creating a fresh SQLite instance's tables at
         # once fail with an OperationalError (seen in CI with two runs started together).
-        instance = instance or dg.DagsterInstance.get()
+        instance = instance or open_instance()
         recovered = recover(instance, paths)
         if recovered:
             notice(f"Recovered before starting: {recovered.describe()}")
@@ -242,6 +242,27 @@ def materialise(
 def _pools(definition: object) -> set[str]:
     pool = getattr(getattr(definition, "node_def", None), "pool", None)
     return {pool} if pool else set()
+
+
+def open_instance(attempts: int = 5) -> dg.DagsterInstance:
+    """`DagsterInstance.get()`, for two workers that start at once on a new database.
+
+    The data folder's lock keeps two runs of one folder apart, but the team profile's
+    workers have folders of their own and share PostgreSQL: on a database nobody has
+    used yet, both create Dagster's tables, and the loser fails with "already exists"
+    (dagster-postgres retries once, not always long enough). The tables are there then,
+    so opening again after a pause succeeds.
+    """
+    from sqlalchemy.exc import DBAPIError
+
+    for attempt in range(attempts):
+        try:
+            return dg.DagsterInstance.get()
+        except DBAPIError as exc:
+            if "already exists" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(random.uniform(0.5, 2.0))
+    raise AssertionError("not reached")
 
 
 def ensure_pools(instance: dg.DagsterInstance) -> None:
