@@ -107,3 +107,22 @@ def s3() -> Iterator[S3Server]:
     """One S3-compatible server (moto) per test session; buckets per test."""
     with s3_server() as server:
         yield server
+
+
+# The longest tests that share no fixture with others (make test's --durations), started
+# first so that neither worker ends the run alone on one of them.
+LONGEST_FIRST = ("test_torture.py", "test_executor.py", "test_late_updates.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow tests first, the longest of them at the head: pytest-xdist hands out groups
+    of tests (the larger first) and then single tests in collection order, so the two
+    workers take the long end-to-end tests while the hundreds of quick ones fill the gaps
+    at the end. The order is the same in every worker, as xdist requires."""
+
+    def rank(item: pytest.Item) -> tuple[int, int]:
+        name = item.path.name
+        longest = LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+        return (item.get_closest_marker("slow") is None, longest)
+
+    items.sort(key=rank)
