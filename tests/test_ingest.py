@@ -185,7 +185,11 @@ def test_a_machine_error_fails_the_source_and_leaves_the_files_not_started(
     class Pool(ThreadPoolExecutor):
         def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
             super().shutdown(wait=False, cancel_futures=cancel_futures)
-            cancelled.set()
+            # Only the pool that wrote batches lets its workers go: new files are hashed
+            # in a pool of their own first, whose end must not release them early (on a
+            # busy machine more files then started before the failure was seen).
+            if started:
+                cancelled.set()
             super().shutdown(wait=wait)
 
     monkeypatch.setattr(ingest, "_write_batch", disk_full)

@@ -57,6 +57,8 @@ def event_lines(company: Company) -> pl.DataFrame:
         p = np.where(weekday, tool.daily, tool.daily * 0.08)
         active = rng.random((adopters.size, len(days))) < p[None, :]
         e_idx, d_idx = np.nonzero(active)
+        if e_idx.size == 0:  # a tiny company's rare tool on a quiet chunk: no frame, whose
+            continue  # empty columns polars would type Null and refuse to stack
         reps = 1 + rng.poisson(0.25, e_idx.size)
         frames.append(
             pl.DataFrame(
