@@ -112,28 +112,18 @@ def s3() -> Iterator[S3Server]:
 # Tests that use one of these session fixtures are slow (it runs the pipeline or starts a
 # server) and run on the worker that built it: marked here, so no test can forget.
 SHARED_FIXTURE_GROUPS = {"sample_run": "sample_run", "postgres": "postgres"}
-# The longest tests that share no fixture with others (make test's --durations), started
-# first so that neither worker ends the run alone on one of them.
-LONGEST_FIRST = ("test_torture.py", "test_executor.py", "test_late_updates.py")
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark the users of shared fixtures; then slow tests first, the longest at the head.
+    """Mark the users of shared fixtures, before pytest-xdist groups the tests.
 
-    pytest-xdist hands out groups of tests (the larger first) and then single tests in
-    collection order, so the two workers take the long end-to-end tests while the
-    hundreds of quick ones fill the gaps at the end. The order is the same in every
-    worker, as xdist requires."""
+    The PostgreSQL group's tests then come first: xdist hands each worker two groups to
+    start with, the larger first and ties in collection order, and the sample run's and
+    PostgreSQL's groups (each minutes long) must not start on the same worker."""
     for item in items:
         for fixture, group in SHARED_FIXTURE_GROUPS.items():
             if fixture in getattr(item, "fixturenames", ()):
                 item.add_marker(pytest.mark.slow)
                 item.add_marker(pytest.mark.xdist_group(group))
-
-    def rank(item: pytest.Item) -> tuple[int, int]:
-        name = item.path.name
-        longest = LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
-        return (item.get_closest_marker("slow") is None, longest)
-
-    items.sort(key=rank)
+    items.sort(key=lambda item: "postgres" not in getattr(item, "fixturenames", ()))
