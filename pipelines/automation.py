@@ -5,14 +5,11 @@ import json
 from datetime import UTC, date, datetime
 
 import dagster as dg
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-)
 
 from pipelines.partitions import DAILY
 from productops import ledger
 from productops.ingest import LandingFileError, Manifest, cached_digest, file_days, landing_files
+from productops.range_tags import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG
 from productops.sources import SOURCES
 from resources import DataFolder
 
@@ -91,8 +88,8 @@ def landing_sensor(context: dg.SensorEvaluationContext, data: DataFolder) -> dg.
             dg.RunRequest(
                 run_key=f"landing-{hashlib.sha256(batches.encode()).hexdigest()[:16]}-{a}-{b}",
                 tags={
-                    ASSET_PARTITION_RANGE_START_TAG: a.isoformat(),
-                    ASSET_PARTITION_RANGE_END_TAG: b.isoformat(),
+                    PARTITION_RANGE_START_TAG: a.isoformat(),
+                    PARTITION_RANGE_END_TAG: b.isoformat(),
                 },
             )
             for a, b in ranges

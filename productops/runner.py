@@ -18,13 +18,10 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import dagster as dg
-from dagster._core.storage.tags import (  # the public tag names for partition-range runs
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-)
 
 from productops import permissions
 from productops.config_files import config_file
+from productops.range_tags import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG
 from productops.recovery import Recovery, data_folder_lock, recover, run_tags
 from productops.settings import data_paths, settings_file
 
@@ -119,8 +116,8 @@ def submit(url: str, start: date, end: date, select: Sequence[str] | None = None
     return _graphql(url).submit_job_execution(
         "daily_refresh",
         tags={
-            ASSET_PARTITION_RANGE_START_TAG: start.isoformat(),
-            ASSET_PARTITION_RANGE_END_TAG: end.isoformat(),
+            PARTITION_RANGE_START_TAG: start.isoformat(),
+            PARTITION_RANGE_END_TAG: end.isoformat(),
         },
         asset_selection=[k.split("/") for k in select] if select else None,
     )
@@ -147,8 +144,8 @@ def _run(
             raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
             tags={
-                ASSET_PARTITION_RANGE_START_TAG: window[0].isoformat(),
-                ASSET_PARTITION_RANGE_END_TAG: window[1].isoformat(),
+                PARTITION_RANGE_START_TAG: window[0].isoformat(),
+                PARTITION_RANGE_END_TAG: window[1].isoformat(),
                 **run_tags(data_paths()),
                 **(tags or {}),
             },

@@ -1,0 +1,9 @@
+"""The run tags that ask Dagster for a range of partitions in one run.
+
+Dagster documents these tag names for single-run backfills and reads them when a run
+starts, but exports no public constant for them (only `dagster._core`, which an upgrade
+may move): they are spelled here once, and every range run in the tests goes through them.
+"""
+
+PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"
+PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"
