@@ -8,19 +8,10 @@ marts' checks), and each step's start, output and end events with them. Each fam
 writes its own per-day rows to `quality.check_results`.
 """
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
-from dagster._core.definitions.asset_checks.asset_check_evaluation import (  # no public path
-    AssetCheckEvaluationTargetMaterializationData,
-)
-from dagster._core.events import (  # no public path for a batch of step events
-    DagsterEvent,
-    DagsterEventBatchMetadata,
-    DagsterEventType,
-    generate_event_batch_id,
-)
 
 from assets.marts import mart_key
 from assets.staging import WAREHOUSE_POOL, staging_key
@@ -41,25 +32,6 @@ def _window(
     return window.start.date(), (window.end - timedelta(days=1)).date()
 
 
-def _targets(
-    context: dg.AssetCheckExecutionContext, asset_key: dg.AssetKey, partitions: list[str]
-) -> dict[str, AssetCheckEvaluationTargetMaterializationData]:
-    """The latest materialization of each of these partitions of `asset_key` (one indexed
-    query per check: reading the run's whole event list instead cost 0.4 s per check)."""
-    records = context.instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=asset_key, asset_partitions=partitions),
-        limit=len(partitions),
-    ).records
-    found: dict[str, AssetCheckEvaluationTargetMaterializationData] = {}
-    for record in records:  # newest first
-        partition = record.partition_key
-        if partition and partition not in found:
-            found[partition] = AssetCheckEvaluationTargetMaterializationData(
-                storage_id=record.storage_id, run_id=record.run_id, timestamp=record.timestamp
-            )
-    return found
-
-
 def _reports_per_day(context: dg.AssetCheckExecutionContext) -> bool:
     """A run over a range of days; for one day Dagster files the returned result under it."""
     return context.has_partition_key_range and not context.has_partition_key
@@ -71,42 +43,27 @@ def report_per_day(
     outcome: CheckOutcome,
     severity: dg.AssetCheckSeverity,
     blocking: bool,
-    targets: dict[str, AssetCheckEvaluationTargetMaterializationData] | None = None,
 ) -> None:
     """One check evaluation per day of a multi-day run, on that day's partition.
 
     A run over a range of days returns one result that Dagster files under no partition,
     so the UI showed every partitioned check as not run ("0 / 9 passed") after a
-    backfill that passed them all. Each day's own outcome is logged on its partition, as
-    one batch of events (stored in one transaction, productops/dagster_storage.py) the
-    way Dagster logs a step's per-partition materializations; `log_event` has no batch.
-    `targets`: the checked partitions' latest materializations, when the caller has them.
+    backfill that passed them all. Each day's own outcome is logged on its partition
+    through the step's public `log_event`.
     """
     if not _reports_per_day(context):
         return
-    days = [d for d in outcome.days if d.day is not None]
-    if targets is None:
-        targets = _targets(context, asset_key, [d.day.isoformat() for d in days])
-    step = context.op_execution_context.get_step_execution_context()
-    batch = generate_event_batch_id()
-    for i, day in enumerate(days):
+    for day in (d for d in outcome.days if d.day is not None):
         key = day.day.isoformat()
-        evaluation = dg.AssetCheckEvaluation(
-            asset_key=asset_key, check_name=outcome.name, passed=day.passed,
-            metadata={"observed": day.observed if day.observed is not None else 0.0,
-                      "unexpected_count": day.unexpected_count},
-            target_materialization_data=targets.get(key), severity=severity,
-            description=day.detail or f"{outcome.name} passed on {key}",
-            blocking=blocking, partition=key,
+        context.op_execution_context.log_event(
+            dg.AssetCheckEvaluation(
+                asset_key=asset_key, check_name=outcome.name, passed=day.passed,
+                metadata={"observed": day.observed if day.observed is not None else 0.0,
+                          "unexpected_count": day.unexpected_count},
+                severity=severity, description=day.detail or f"{outcome.name} passed on {key}",
+                blocking=blocking, partition=key,
+            )
         )  # fmt: skip
-        event = DagsterEvent.from_step(
-            DagsterEventType.ASSET_CHECK_EVALUATION, step, evaluation,
-            message=f"Asset check '{outcome.name}' on '{asset_key.to_user_string()}' "
-            + ("passed." if day.passed else "did not pass.")
-            + f" Description: '{evaluation.description}'",  # Dagster's own wording
-            batch_metadata=DagsterEventBatchMetadata(batch, i == len(days) - 1),
-        )  # fmt: skip
-        context.op_execution_context._events.append(event)  # what `log_event` also does
 
 
 def _severity(name: str) -> dg.AssetCheckSeverity:
@@ -144,9 +101,7 @@ def staging_checks(suite: TableSuite) -> dg.AssetChecksDefinition:
         selected = [name for name in names if name in chosen]
         with warehouse.connect() as con:
             outcomes = engine.evaluate(con, warehouse.paths, suite, start, end, datetime.now(UTC))
-            # Every family checks the same partitions: their materializations are fetched
-            # once, and the families' rows are written in one insert.
-            targets = _step_targets(context, suite, outcomes.values())
+            # The families' rows are written in one insert.
             described = [
                 (outcomes[n], outcomes[n].describe(f"{suite.table} {n}")) for n in selected
             ]
@@ -155,19 +110,9 @@ def staging_checks(suite: TableSuite) -> dg.AssetChecksDefinition:
                 asset=staging_key(suite.source).to_user_string(), source=suite.source.name,
                 checked_at=datetime.now(UTC),
             )  # fmt: skip
-        yield from (_result(context, suite, o, d, targets) for o, d in described)
+        yield from (_result(context, suite, o, d) for o, d in described)
 
     return _checks
-
-
-def _step_targets(
-    context: dg.AssetCheckExecutionContext, suite: TableSuite, outcomes: Iterable[CheckOutcome]
-) -> dict[str, AssetCheckEvaluationTargetMaterializationData] | None:
-    """What `report_per_day` needs for every family of a multi-day run, fetched once."""
-    if not suite.source.daily or not _reports_per_day(context):
-        return None
-    days = sorted({d.day.isoformat() for o in outcomes for d in o.days if d.day is not None})
-    return _targets(context, staging_key(suite.source), days)
 
 
 def _result(
@@ -175,13 +120,12 @@ def _result(
     suite: TableSuite,
     outcome: CheckOutcome,
     description: str,
-    targets: dict[str, AssetCheckEvaluationTargetMaterializationData] | None = None,
 ) -> dg.AssetCheckResult:
     """Report one family's outcome to Dagster (per day, for a multi-day run)."""
     name, asset = outcome.name, staging_key(suite.source)
     info, severity = engine.CHECKS[name], _severity(name)
     if suite.source.daily:
-        report_per_day(context, asset, outcome, severity, info.severity == "ERROR", targets)
+        report_per_day(context, asset, outcome, severity, info.severity == "ERROR")
     worst = outcome.worst
     return dg.AssetCheckResult(
         asset_key=asset,
