@@ -1,7 +1,7 @@
 """The run tags that ask Dagster for a range of partitions in one run.
 
 Dagster documents these tag names for single-run backfills and reads them when a run
-starts, but exports no public constant for them (only `dagster._core`, which an upgrade
+starts, but exports no public constant for them (only a private module, which an upgrade
 may move): they are spelled here once, and every range run in the tests goes through them.
 """
 
