@@ -1,11 +1,11 @@
-"""Quality checks on every staging table: one Dagster asset check per check family.
+"""Quality checks on every staging table: a gate per severity, one result per day.
 
-Each table's families are one `@multi_asset_check`: one step evaluates the whole suite
-once (GX validates it in one call) and reports every family as its own check, ERROR
-families `blocking=True`, so Dagster skips the metric marts downstream when one fails.
-One step per table instead of one per family: 46 check steps became 8 (with the three
-marts' checks), and each step's start, output and end events with them. Each family
-writes its own per-day rows to `quality.check_results`.
+Each table's suite is one `@multi_asset_check` step that evaluates every rule once (GX
+validates the rows in one call) and reports two checks: `quality_gate` (the ERROR rules,
+`blocking=True`, so Dagster skips the metric marts when one fails) and
+`quality_warnings` (the WARN rules). Each rule's outcome is in the result's metadata
+and in its own per-day rows of `quality.check_results` (`productops.quality.gate` says
+why the rules are folded). The three key marts have one `metrics_consistent` check each.
 """
 
 from collections.abc import Iterator
@@ -17,8 +17,8 @@ from assets.marts import mart_key
 from assets.staging import WAREHOUSE_POOL, staging_key
 from pipelines.partitions import DAILY
 from productops.quality import engine, results
+from productops.quality.gate import GATE, GATE_SEVERITY, WARNINGS, DayVerdict, Gate
 from productops.quality.mart_suites import MART_SUITES, evaluate_mart
-from productops.quality.results import CheckOutcome
 from productops.quality.suites import SUITES, TableSuite
 from resources import DuckDBWarehouse
 
@@ -40,56 +40,72 @@ def _reports_per_day(context: dg.AssetCheckExecutionContext) -> bool:
 def report_per_day(
     context: dg.AssetCheckExecutionContext,
     asset_key: dg.AssetKey,
-    outcome: CheckOutcome,
+    check_name: str,
+    verdicts: list[DayVerdict],
     severity: dg.AssetCheckSeverity,
-    blocking: bool,
 ) -> None:
     """One check evaluation per day of a multi-day run, on that day's partition.
 
     A run over a range of days returns one result that Dagster files under no partition,
-    so the UI showed every partitioned check as not run ("0 / 9 passed") after a
-    backfill that passed them all. Each day's own outcome is logged on its partition
-    through the step's public `log_event`.
+    so the UI showed every partitioned check as not run after a backfill that passed
+    them all. Each day's own verdict is logged on its partition through the step's
+    public `log_event`, with the rules that failed that day.
     """
     if not _reports_per_day(context):
         return
-    for day in (d for d in outcome.days if d.day is not None):
-        key = day.day.isoformat()
+    for verdict in (v for v in verdicts if v.day is not None):
         context.op_execution_context.log_event(
             dg.AssetCheckEvaluation(
-                asset_key=asset_key, check_name=outcome.name, passed=day.passed,
-                metadata={"observed": day.observed if day.observed is not None else 0.0,
-                          "unexpected_count": day.unexpected_count},
-                severity=severity, description=day.detail or f"{outcome.name} passed on {key}",
-                blocking=blocking, partition=key,
+                asset_key=asset_key, check_name=check_name, passed=verdict.passed,
+                metadata={"failed_rules": dg.MetadataValue.json([r.name for r in verdict.failed]),
+                          "unexpected_count": verdict.unexpected_count,
+                          **({"examples": dg.MetadataValue.json(verdict.examples)}
+                             if verdict.examples else {})},
+                severity=severity, description=verdict.description,
+                blocking=severity == dg.AssetCheckSeverity.ERROR, partition=verdict.day.isoformat(),
             )
         )  # fmt: skip
 
 
-def _severity(name: str) -> dg.AssetCheckSeverity:
-    error = engine.CHECKS[name].severity == "ERROR"
+def _severity(gate_name: str) -> dg.AssetCheckSeverity:
+    error = GATE_SEVERITY[gate_name] == "ERROR"
     return dg.AssetCheckSeverity.ERROR if error else dg.AssetCheckSeverity.WARN
 
 
-def _spec(suite: TableSuite, name: str) -> dg.AssetCheckSpec:
-    info = engine.CHECKS[name]
+def _rules_of(suite: TableSuite) -> dict[str, list[str]]:
+    """Each gate of the table and the rules (check families) it folds together."""
+    names = engine.check_names(suite)
+    out = {
+        g: [n for n in names if engine.CHECKS[n].severity == s] for g, s in GATE_SEVERITY.items()
+    }
+    return {g: rules for g, rules in out.items() if rules}
+
+
+def _spec(suite: TableSuite, gate_name: str, rules: list[str]) -> dg.AssetCheckSpec:
+    listed = "; ".join(
+        f"`{n}`: {engine.CHECKS[n].description} Threshold: {engine.CHECKS[n].threshold}."
+        for n in rules
+    )
+    blocking = GATE_SEVERITY[gate_name] == "ERROR"
+    effect = "Any failure blocks the metric marts." if blocking else "A failure informs."
     return dg.AssetCheckSpec(
-        name,
+        gate_name,
         asset=staging_key(suite.source),
-        description=f"{info.description} Threshold: {info.threshold}. Severity: {info.severity}"
-        + (" (blocks the metric marts)." if info.severity == "ERROR" else " (informs)."),
-        blocking=info.severity == "ERROR",
+        description=f"{effect} Rules ({GATE_SEVERITY[gate_name]}), each one's outcome in the "
+        f"result's metadata: {listed}",
+        blocking=blocking,
         partitions_def=DAILY if suite.source.daily else None,
     )
 
 
 def staging_checks(suite: TableSuite) -> dg.AssetChecksDefinition:
-    names = engine.check_names(suite)
+    rules_of = _rules_of(suite)
 
     @dg.multi_asset_check(
         name=f"staging__{suite.source.table}_checks",
-        specs=[_spec(suite, name) for name in names],
-        description=f"The quality suite of {suite.table}: every check family in one evaluation.",
+        specs=[_spec(suite, name, rules) for name, rules in rules_of.items()],
+        description=f"The quality suite of {suite.table}, evaluated once: its ERROR rules "
+        f"as `{GATE}`, its WARN rules as `{WARNINGS}`.",
         can_subset=True,
         pool=WAREHOUSE_POOL,
     )
@@ -98,51 +114,47 @@ def staging_checks(suite: TableSuite) -> dg.AssetChecksDefinition:
     ) -> Iterator[dg.AssetCheckResult]:
         start, end = _window(context, suite)
         chosen = {key.name for key in context.selected_asset_check_keys}
-        selected = [name for name in names if name in chosen]
+        selected = {g: rules for g, rules in rules_of.items() if g in chosen}
         with warehouse.connect() as con:
             outcomes = engine.evaluate(con, warehouse.paths, suite, start, end, datetime.now(UTC))
-            # The families' rows are written in one insert.
+            # Every rule keeps its own rows (data_trust reads them), in one insert.
             described = [
-                (outcomes[n], outcomes[n].describe(f"{suite.table} {n}")) for n in selected
+                (outcomes[n], outcomes[n].describe(f"{suite.table} {n}"))
+                for rules in selected.values()
+                for n in rules
             ]
             results.record(
                 con, described, run_id=context.run.run_id,
                 asset=staging_key(suite.source).to_user_string(), source=suite.source.name,
                 checked_at=datetime.now(UTC),
             )  # fmt: skip
-        yield from (_result(context, suite, o, d) for o, d in described)
+        for name, rules in selected.items():
+            yield _result(context, suite, Gate(name, suite.table, [outcomes[n] for n in rules]))
 
     return _checks
 
 
 def _result(
-    context: dg.AssetCheckExecutionContext,
-    suite: TableSuite,
-    outcome: CheckOutcome,
-    description: str,
+    context: dg.AssetCheckExecutionContext, suite: TableSuite, gate: Gate
 ) -> dg.AssetCheckResult:
-    """Report one family's outcome to Dagster (per day, for a multi-day run)."""
-    name, asset = outcome.name, staging_key(suite.source)
-    info, severity = engine.CHECKS[name], _severity(name)
+    """Report one gate's outcome to Dagster (per day, for a multi-day run)."""
+    asset, severity = staging_key(suite.source), _severity(gate.name)
     if suite.source.daily:
-        report_per_day(context, asset, outcome, severity, info.severity == "ERROR")
-    worst = outcome.worst
+        report_per_day(context, asset, gate.name, gate.days(), severity)
+    meta = gate.metadata()
     return dg.AssetCheckResult(
         asset_key=asset,
-        check_name=name,
-        passed=outcome.passed,
+        check_name=gate.name,
+        passed=gate.passed,
         severity=severity,
-        description=description,
+        description=gate.describe(),
         metadata={
-            "observed": worst.observed if worst and worst.observed is not None else 0.0,
-            "threshold": info.threshold,
-            "unexpected_count": outcome.unexpected_count,
-            "unexpected_percent": (worst.unexpected_percent or 0.0) if worst else 0.0,
-            "days_checked": len(outcome.days),
-            "failed_days": dg.MetadataValue.json(
-                [d.day.isoformat() if d.day else "all" for d in outcome.failed_days][:31]
-            ),
-            "examples": dg.MetadataValue.json(outcome.examples),
+            "rules": dg.MetadataValue.json(meta["rules"]),
+            "failed_rules": dg.MetadataValue.json(meta["failed_rules"]),
+            "unexpected_count": meta["unexpected_count"],
+            "days_checked": meta["days_checked"],
+            "failed_days": dg.MetadataValue.json(meta["failed_days"]),
+            "examples": dg.MetadataValue.json(meta["examples"]),
         },
     )
 
@@ -175,7 +187,10 @@ def mart_check(table: str) -> dg.AssetChecksDefinition:
                 asset=mart_key(table).to_user_string(), source=f"marts.{table}",
                 checked_at=datetime.now(UTC),
             )  # fmt: skip
-        report_per_day(context, mart_key(table), outcome, dg.AssetCheckSeverity.ERROR, True)
+        verdicts = Gate("metrics_consistent", f"marts.{table}", [outcome]).days()
+        report_per_day(
+            context, mart_key(table), "metrics_consistent", verdicts, dg.AssetCheckSeverity.ERROR
+        )
         return dg.AssetCheckResult(
             passed=outcome.passed,
             description=description,

@@ -218,7 +218,7 @@ def test_a_staging_partition_launched_from_its_page_succeeds_with_its_checks(
             keys, partition_keys=[day]
         )
     statuses = {i.check_key.name: i.latest_execution_status.value for i in infos}
-    assert len(statuses) == len(keys) >= 8, statuses
+    assert len(statuses) == len(keys) == 2, statuses
     assert set(statuses.values()) == {"SUCCEEDED"}, statuses
     browser.get(f"{ui['url']}/runs/{run['runId']}")
     _wait("the run page", lambda: "Success" in _text(browser) or "SUCCESS" in _text(browser))
