@@ -32,6 +32,7 @@ import polars.selectors as cs
 
 from productops import encodings, sql
 from productops.printable import printable
+from productops.quoting import literal
 from productops.settings import MAX_FILE_MB_ENV, DataPaths, max_landing_bytes
 from productops.sources import Source
 from productops.sources.base import extract_fields, parsed_once, plausible_created, text_fields
@@ -452,7 +453,7 @@ def _write_batch(
     # in files no larger (measured on Okta's events).
     con.execute(
         f"""COPY (SELECT * EXCLUDE (created_date, _people), created_date AS date FROM batch)
-            TO {sql.literal(tmp)} (FORMAT parquet, PARTITION_BY (date), FILENAME_PATTERN 'part',
+            TO {literal(tmp)} (FORMAT parquet, PARTITION_BY (date), FILENAME_PATTERN 'part',
                         COMPRESSION zstd, COMPRESSION_LEVEL 1, OVERWRITE_OR_IGNORE)"""
     )
     for written in sorted(tmp.glob("date=*/*.parquet")):
@@ -480,7 +481,7 @@ def _write_people(
         f"""COPY (SELECT DISTINCT trim(n) AS name
                   FROM (SELECT {names} AS n FROM {relation} WHERE parse_error IS NULL)
                   WHERE contains(trim(n), ' ') AND length(trim(n)) >= 5)
-            TO {sql.literal(tmp / "people.parquet")} (FORMAT parquet)"""
+            TO {literal(tmp / "people.parquet")} (FORMAT parquet)"""
     )
     paths.store.put(tmp / "people.parquet", f"_people/{source.name}/{batch_id}.parquet")
 
@@ -510,7 +511,7 @@ def backfill_people(paths: DataPaths, sources: Iterable[Source]) -> int:
             tmp = paths.lake / "_tmp" / source.name / batch.batch_id
             tmp.mkdir(parents=True, exist_ok=True)
             with sql.connect() as con:
-                relation = f"read_parquet([{', '.join(sql.literal(f) for f in files)}])"
+                relation = f"read_parquet([{', '.join(literal(f) for f in files)}])"
                 _write_people(con, paths, source, batch.batch_id, relation, tmp)
             shutil.rmtree(tmp, ignore_errors=True)
             written += 1

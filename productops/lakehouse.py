@@ -25,8 +25,8 @@ import duckdb
 
 from productops import extensions, sql
 from productops.objectstore import ObjectStore
+from productops.quoting import literal
 from productops.settings import DataPaths
-from productops.sql import literal
 
 CATALOG_ENV = "PRODUCTOPS_WAREHOUSE_CATALOG"
 DATA_ENV = "PRODUCTOPS_WAREHOUSE_DATA"

@@ -36,7 +36,7 @@ from typing import Any, Protocol
 import duckdb
 
 from productops import extensions
-from productops.sql import literal
+from productops.quoting import literal
 
 RAW_LAKE_ENV = "PRODUCTOPS_RAW_LAKE"
 S3_ENDPOINT_ENV = "PRODUCTOPS_S3_ENDPOINT"

@@ -21,7 +21,8 @@ import duckdb
 from productops import contract
 from productops.marts import CONTRACT_TABLES
 from productops.permissions import serving_mode
-from productops.sql import literal, table_columns
+from productops.quoting import literal
+from productops.sql import table_columns
 
 # Written in DuckDB's v1.0.0 storage format, which every DuckDB since 1.0 reads: the
 # Python, JDBC (Metabase), duckdb-engine (Superset) and Node (Evidence) drivers included.

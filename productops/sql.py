@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from productops import pii
+from productops import objectstore, pii
 
 EMAIL_RE = pii.EMAIL.pattern
 # Control characters (all but tab, newline and carriage return): out of staged text.
@@ -101,21 +101,6 @@ def arrow(con: duckdb.DuckDBPyConnection, query: str, params: list | None = None
     return con.execute(query, params or []).to_arrow_table()
 
 
-def literal(value: str | Path) -> str:
-    """`value` as a SQL string literal.
-
-    The one way a value from a file, a setting or the data folder's path is written
-    into SQL text, for the few places a bound parameter cannot go: a macro body, a
-    path in COPY or ATTACH, `read_parquet` inside a view. Everything else is bound as
-    a parameter. DuckDB's standard strings have no escapes but the doubled quote, so
-    `--`, `;`, backslashes, `$$` and newlines are inert inside one; NUL is refused.
-    """
-    text = str(value)
-    if "\x00" in text:
-        raise ValueError(f"a NUL character cannot be part of SQL text: {text[:40]!r}")
-    return "'" + text.replace("'", "''") + "'"
-
-
 def table_columns(
     con: duckdb.DuckDBPyConnection, table: str, catalog: str | None = None
 ) -> list[tuple[str, str]]:
@@ -156,8 +141,6 @@ def prepare(
             )
     if salt is not None:
         con.execute("SET VARIABLE pii_salt = ?", [salt])
-    from productops import objectstore  # it quotes with `literal`, from here
-
     if objectstore.on_object_store():  # the raw lake is read by s3:// URL
         objectstore.ObjectStore.from_env().register(con)
     con.execute(MACROS)
@@ -178,8 +161,6 @@ def scratch() -> Iterator[duckdb.DuckDBPyConnection]:
     reading needs a secret that nothing should hold longer than a connection, it is a
     connection of its own (`connect`).
     """
-    from productops import objectstore
-
     if objectstore.on_object_store():
         with connect() as con:
             yield con

@@ -18,6 +18,7 @@ import duckdb
 
 from productops import day_summaries, ledger, sql
 from productops.ingest import Batch, Manifest, backfill_people
+from productops.quoting import literal
 from productops.settings import DataPaths
 from productops.sources import SOURCES, Rule, Source
 from productops.sources.base import (
@@ -27,7 +28,7 @@ from productops.sources.base import (
     plausible_created,
     text_fields,
 )
-from productops.sql import literal, table_columns, transaction, use_known_names
+from productops.sql import table_columns, transaction, use_known_names
 
 # The raw lake's columns (see `productops.ingest`), for windows that have no file yet.
 RAW_COLUMNS = """
@@ -149,7 +150,7 @@ def raw_preview(files: list[str], limit: int = 5) -> str:
     with sql.scratch() as con:
         rows = con.execute(
             f"SELECT date, batch_id, file, record_no, record_key, parse_error "
-            f"FROM ({_raw_relation(files[-limit:])}) ORDER BY date DESC, record_no LIMIT {limit}"
+            f"FROM ({raw_relation(files[-limit:])}) ORDER BY date DESC, record_no LIMIT {limit}"
         ).fetchall()
     head = "| date | batch | file | record | key | parse error |\n|---|---|---|---|---|---|"
     return "\n".join(
@@ -298,7 +299,9 @@ def _inventory_rows() -> str:
     return f"QUALIFY {_newest()} = 1 OR (_rule_no IS NULL AND {_newest('_rule_no IS NULL')} = 1)"
 
 
-def _raw_relation(files: list[str]) -> str:
+def raw_relation(files: list[str]) -> str:
+    """SQL for the raw lake's rows in `files` (every column; none when `files` is empty):
+    what staging and the quality checks both read the lake through."""
     if not files:
         return f"SELECT {RAW_COLUMNS} WHERE false"
     listed = ", ".join(literal(f) for f in files)
@@ -347,7 +350,7 @@ def _shape_changed(con: duckdb.DuckDBPyConnection, source: Source, selects: dict
     version of productops): staging then rebuilds it from the whole raw lake, so that
     an upgrade never leaves days empty."""
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE window_rows AS {_window_sql(source, _raw_relation([]))}"
+        f"CREATE OR REPLACE TEMP TABLE window_rows AS {_window_sql(source, raw_relation([]))}"
     )
     for table, select in selects.items():
         have = table_columns(con, table)
@@ -415,7 +418,7 @@ def build_staging(
         days = sorted(window | late)
         files = raw_files_of_days(paths, source, days)
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE window_rows AS {_window_sql(source, _raw_relation(files))}"
+        f"CREATE OR REPLACE TEMP TABLE window_rows AS {_window_sql(source, raw_relation(files))}"
     )
     if days is None:
         where, params = "true", []
@@ -439,7 +442,7 @@ def build_staging(
             )
         if days:
             ledger.record_changes(con, staging_table, days)
-    raw_rows = con.execute(f"SELECT count(*) FROM ({_raw_relation(files)})").fetchone()[0]
+    raw_rows = con.execute(f"SELECT count(*) FROM ({raw_relation(files)})").fetchone()[0]
     counts = dict(
         con.execute("SELECT coalesce(_rule, ''), count(*) FROM window_rows GROUP BY ALL").fetchall()
     )
@@ -542,7 +545,7 @@ def _raw_key_counts(
         lambda files: (
             f"""SELECT {by_day} AS day,
                                  count(DISTINCT record_key) + count(*) FILTER (record_key IS NULL)
-                          FROM ({_raw_relation(files)}) GROUP BY day"""
+                          FROM ({raw_relation(files)}) GROUP BY day"""
         ),
         remember=remember,
     )

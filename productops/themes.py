@@ -11,8 +11,7 @@ import duckdb
 
 from productops import sql
 from productops.config_files import config_file
-
-DEFAULT_TAXONOMY = config_file("themes.toml")
+from productops.quoting import literal
 
 
 @dataclass(frozen=True)
@@ -23,7 +22,7 @@ class Taxonomy:
     def macro_sql(self) -> str:
         """`themes(text)`: the list of matching themes, `['other']` when none match."""
         cases = ", ".join(
-            f"CASE WHEN regexp_matches(lower(t), {sql.literal(_pattern(p))}) THEN {sql.literal(name)} END"
+            f"CASE WHEN regexp_matches(lower(t), {literal(_pattern(p))}) THEN {literal(name)} END"
             for name, p in self.themes.items()
         )
         return f"""
@@ -55,7 +54,7 @@ def _check_patterns(path: Path, themes: dict[str, tuple[str, ...]]) -> None:
 
 
 def load_taxonomy(path: Path | str | None = None) -> Taxonomy:
-    path = Path(path or DEFAULT_TAXONOMY)
+    path = Path(path or config_file("themes.toml"))
     raw = path.read_bytes()
     try:
         parsed = tomllib.loads(raw.decode())

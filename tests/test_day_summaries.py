@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 
 from productops import day_summaries
-from productops.sql import literal
+from productops.quoting import literal
 
 D1, D2 = date(2026, 3, 2), date(2026, 3, 3)
 

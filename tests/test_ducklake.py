@@ -10,6 +10,7 @@ import duckdb
 import pytest
 
 from productops import extensions, lakehouse, marts, sql
+from productops.quoting import literal
 from resources import DuckDBWarehouse
 
 
@@ -34,8 +35,8 @@ def _ducklake(tmp_path: Path) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     extensions.load(con, "ducklake")
     catalog, data = tmp_path / "catalog.ducklake", tmp_path / "files"
-    con.execute(f"ATTACH {sql.literal('ducklake:' + str(catalog))} AS w "
-                f"(DATA_PATH {sql.literal(str(data) + '/')})")  # fmt: skip
+    con.execute(f"ATTACH {literal('ducklake:' + str(catalog))} AS w "
+                f"(DATA_PATH {literal(str(data) + '/')})")  # fmt: skip
     con.execute("USE w")
     return con
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from productops import sql
+from productops.quoting import literal
 from productops.themes import load_taxonomy
 
 HOSTILE = [
@@ -31,7 +31,7 @@ HOSTILE = [
 def test_a_literal_reads_back_as_exactly_the_value(value: str) -> None:
     with duckdb.connect() as con:
         con.execute("CREATE TABLE victim AS SELECT 1 AS x")
-        assert con.execute(f"SELECT {sql.literal(value)}").fetchall() == [(value,)]
+        assert con.execute(f"SELECT {literal(value)}").fetchall() == [(value,)]
         assert con.execute("SELECT count(*) FROM victim").fetchall() == [(1,)]
         tables = con.execute("SELECT table_name FROM duckdb_tables()").fetchall()
         assert tables == [("victim",)]
@@ -41,12 +41,12 @@ def test_a_literal_reads_back_as_exactly_the_value(value: str) -> None:
 @given(st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")))
 def test_any_text_is_a_literal_of_itself(value: str) -> None:
     with duckdb.connect() as con:
-        assert con.execute(f"SELECT {sql.literal(value)}").fetchall() == [(value,)]
+        assert con.execute(f"SELECT {literal(value)}").fetchall() == [(value,)]
 
 
 def test_nul_is_refused() -> None:
     with pytest.raises(ValueError, match="NUL"):
-        sql.literal("a\x00b")
+        literal("a\x00b")
 
 
 def _toml_string(value: str) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from productops import objectstore, sql
+from productops.quoting import literal
 from tests.services import S3Server
 
 
@@ -33,7 +34,7 @@ def test_keys_round_trip_and_duckdb_reads_them(
     store.write_text("_manifest/nps/b1.json", '{"its": "text"}')
     local = tmp_path / "part.parquet"
     with sql.connect() as con:
-        con.execute(f"COPY (SELECT 42 AS x) TO {sql.literal(local)} (FORMAT parquet)")
+        con.execute(f"COPY (SELECT 42 AS x) TO {literal(local)} (FORMAT parquet)")
     store.put(local, "raw/nps/date=2026-06-01/b1.parquet")
     assert not local.exists()  # moved, not copied
     assert store.keys("raw/nps/") == ["raw/nps/date=2026-06-01/b1.parquet"]

@@ -19,7 +19,7 @@ from productops.ingest import ingest_source
 from productops.sample import write_sample
 from productops.sources import SOURCES
 from productops.sources.base import extract_fields, parsed_once
-from productops.staging import _base_rules, _fields, _raw_relation, known_names, raw_files
+from productops.staging import _base_rules, _fields, known_names, raw_files, raw_relation
 from tests.conftest import SALT
 from tests.helpers import write_jsonl
 from tests.hostile_corpus import write_hostile_corpus
@@ -89,7 +89,7 @@ def test_every_expression_reads_the_same_from_one_parse(lake, name: str) -> None
             f"""CREATE TABLE base AS
                 SELECT *, CASE WHEN parse_error IS NOT NULL THEN record END AS raw_record,
                        TRY(({source.created})::TIMESTAMP) AS created_at, 1 AS _rule_no
-                FROM ({_raw_relation(files)}) WHERE parse_error IS NULL"""
+                FROM ({raw_relation(files)}) WHERE parse_error IS NULL"""
         )
         con.execute(f"CREATE TABLE once AS SELECT *, {extract_fields(fields)} AS _f FROM base")
         rows = con.execute("SELECT count(*) FROM base").fetchone()[0]

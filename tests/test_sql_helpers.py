@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from productops import sql
+from productops.quoting import literal
 
 
 def test_columns_in_order_with_types_in_any_catalog_and_none_for_a_missing_table(
@@ -18,7 +19,7 @@ def test_columns_in_order_with_types_in_any_catalog_and_none_for_a_missing_table
             "m STRUCT(k VARCHAR, v INTEGER[]), d DATE)"
         )
         con.execute("CREATE VIEW staging.v AS SELECT d, z FROM staging.t")
-        con.execute(f"ATTACH {sql.literal(tmp_path / 'other.duckdb')} AS other")
+        con.execute(f"ATTACH {literal(tmp_path / 'other.duckdb')} AS other")
         con.execute("CREATE SCHEMA other.staging")
         con.execute("CREATE TABLE other.staging.t (only_here BIGINT)")
         want = [("z", "VARCHAR"), ("a", "DECIMAL(18,3)"),
@@ -47,9 +48,7 @@ def test_scratch_connections_share_nothing_a_question_leaves_behind(tmp_path: Pa
     for n in range(4):
         files.append(tmp_path / f"{n}.parquet")
         with sql.scratch() as con:
-            con.execute(
-                f"COPY (SELECT range AS x FROM range({n * 1000})) TO {sql.literal(files[-1])}"
-            )
+            con.execute(f"COPY (SELECT range AS x FROM range({n * 1000})) TO {literal(files[-1])}")
     with sql.scratch() as con:
         con.execute("CREATE TEMP TABLE left_behind AS SELECT 1")
     with sql.scratch() as con:

@@ -19,9 +19,10 @@ from productops import day_summaries, sql
 from productops.quality import gx
 from productops.quality.results import CheckOutcome, DayOutcome, as_day, days_between
 from productops.quality.suites import TableSuite
+from productops.quoting import literal
 from productops.settings import DataPaths
-from productops.sql import literal, use_known_names
-from productops.staging import _raw_relation, known_names, raw_files, reconcile
+from productops.sql import use_known_names
+from productops.staging import known_names, raw_files, raw_relation, reconcile
 
 QUARANTINE_LIMIT = 0.05  # more than this share of a day's records quarantined fails ...
 QUARANTINE_MIN = 5  # ... once at least this many are: one bad record on a quiet day is noise
@@ -237,7 +238,7 @@ def _key_lists(
 
     def listed(files: list[str]) -> str:
         return f"""SELECT {day}, date::VARCHAR, shape, json_keys(record) AS keys, count(*) AS n
-                   FROM ({_raw_relation(files)}) WHERE parse_error IS NULL GROUP BY ALL"""
+                   FROM ({raw_relation(files)}) WHERE parse_error IS NULL GROUP BY ALL"""
 
     by_day = _files_by_day(paths, suite, start, end)
     found = day_summaries.per_day(
@@ -473,7 +474,7 @@ def _duplicate_batches(
     day_col = "date" if start is not None else "NULL"
     rows = con.execute(
         f"""WITH r AS (SELECT {day_col} AS d, hash(record) AS h, record, batch_id, file
-                       FROM ({_raw_relation(files)})),
+                       FROM ({raw_relation(files)})),
                 -- A 64-bit hash finds the candidates (md5 cost 4x as much); the text decides.
                 candidates AS (SELECT d, h FROM r GROUP BY ALL HAVING min(batch_id) <> max(batch_id)),
                 dup AS (SELECT d, list(DISTINCT file ORDER BY file) AS files
