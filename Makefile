@@ -6,7 +6,9 @@ TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
-export DAGSTER_HOME := $(CURDIR)/.dagster_home
+# The Dagster home is the checkout: its dagster.yaml is the instance config, and Dagster
+# keeps the instance's state beside it (history/, schedules/, storage/; git-ignored).
+export DAGSTER_HOME := $(CURDIR)
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 export DO_NOT_TRACK := 1
 UI_PORT ?= 3000
@@ -30,12 +32,7 @@ $(BIN)/productops: $(UV) pyproject.toml uv.lock Makefile
 
 install: $(BIN)/productops ## create .venv from uv.lock
 
-# The instance state is git-ignored; its config is config/dagster.yaml, linked in.
-$(DAGSTER_HOME)/dagster.yaml: config/dagster.yaml
-	@mkdir -p $(DAGSTER_HOME)
-	@ln -sf ../config/dagster.yaml $@
-
-run: install $(DAGSTER_HOME)/dagster.yaml ## write the sample company, materialise everything, print a summary
+run: install ## write the sample company, materialise everything, print a summary
 	$(BIN)/productops sample
 	$(BIN)/productops run
 	$(BIN)/productops summary
@@ -43,13 +40,13 @@ run: install $(DAGSTER_HOME)/dagster.yaml ## write the sample company, materiali
 sample: install ## write the sample company's landing files only (90 days to yesterday)
 	$(BIN)/productops sample
 
-ui: install $(DAGSTER_HOME)/dagster.yaml ## the Dagster UI and daemon on http://127.0.0.1:3000 (another port: UI_PORT=3001)
+ui: install ## the Dagster UI and daemon on http://127.0.0.1:3000 (another port: UI_PORT=3001)
 	$(BIN)/productops ui --port $(UI_PORT)
 
 # Two workers, one per core; tests that share a session fixture (the sample company's
 # run, the PostgreSQL cluster, the browser's UI) stay on one worker (xdist_group). The
 # 15 slowest tests are printed at the end, so a slow newcomer is seen the day it arrives.
-test: install $(DAGSTER_HOME)/dagster.yaml ## every test, slow end-to-end ones included
+test: install ## every test, slow end-to-end ones included
 	$(BIN)/pytest -n 2 --dist loadgroup -q --durations=15
 
 test-fast: install ## the inner loop: everything but the slow end-to-end tests

@@ -14,8 +14,8 @@ from datetime import UTC, date, datetime, timedelta
 import dagster as dg
 
 from assets.marts import mart_key
-from assets.staging import WAREHOUSE_POOL, staging_key
-from pipelines.partitions import DAILY
+from assets.options import AssetOptions
+from assets.staging import staging_key
 from productops.quality import engine, results
 from productops.quality.gate import GATE, GATE_SEVERITY, WARNINGS, DayVerdict, Gate
 from productops.quality.mart_suites import MART_SUITES, evaluate_mart
@@ -81,7 +81,9 @@ def _rules_of(suite: TableSuite) -> dict[str, list[str]]:
     return {g: rules for g, rules in out.items() if rules}
 
 
-def _spec(suite: TableSuite, gate_name: str, rules: list[str]) -> dg.AssetCheckSpec:
+def _spec(
+    suite: TableSuite, gate_name: str, rules: list[str], options: AssetOptions
+) -> dg.AssetCheckSpec:
     listed = "; ".join(
         f"`{n}`: {engine.CHECKS[n].description} Threshold: {engine.CHECKS[n].threshold}."
         for n in rules
@@ -94,20 +96,20 @@ def _spec(suite: TableSuite, gate_name: str, rules: list[str]) -> dg.AssetCheckS
         description=f"{effect} Rules ({GATE_SEVERITY[gate_name]}), each one's outcome in the "
         f"result's metadata: {listed}",
         blocking=blocking,
-        partitions_def=DAILY if suite.source.daily else None,
+        partitions_def=options.daily if suite.source.daily else None,
     )
 
 
-def staging_checks(suite: TableSuite) -> dg.AssetChecksDefinition:
+def staging_checks(suite: TableSuite, options: AssetOptions) -> dg.AssetChecksDefinition:
     rules_of = _rules_of(suite)
 
     @dg.multi_asset_check(
         name=f"staging__{suite.source.table}_checks",
-        specs=[_spec(suite, name, rules) for name, rules in rules_of.items()],
+        specs=[_spec(suite, name, rules, options) for name, rules in rules_of.items()],
         description=f"The quality suite of {suite.table}, evaluated once: its ERROR rules "
         f"as `{GATE}`, its WARN rules as `{WARNINGS}`.",
         can_subset=True,
-        pool=WAREHOUSE_POOL,
+        pool=options.warehouse_pool,
     )
     def _checks(
         context: dg.AssetCheckExecutionContext, warehouse: DuckDBWarehouse
@@ -159,10 +161,11 @@ def _result(
     )
 
 
-STAGING_CHECKS = [staging_checks(suite) for suite in SUITES.values()]
+def all_staging_checks(options: AssetOptions) -> list[dg.AssetChecksDefinition]:
+    return [staging_checks(suite, options) for suite in SUITES.values()]
 
 
-def mart_check(table: str) -> dg.AssetChecksDefinition:
+def mart_check(table: str, options: AssetOptions) -> dg.AssetChecksDefinition:
     suite = MART_SUITES[table]
 
     @dg.asset_check(
@@ -171,8 +174,8 @@ def mart_check(table: str) -> dg.AssetChecksDefinition:
         description=f"The invariants of marts.{table} hold (ranges, and counts that must add up). "
         "Severity: ERROR (blocks publishing).",
         blocking=True,
-        partitions_def=DAILY,
-        pool=WAREHOUSE_POOL,
+        partitions_def=options.daily,
+        pool=options.warehouse_pool,
     )
     def _check(
         context: dg.AssetCheckExecutionContext, warehouse: DuckDBWarehouse
@@ -204,4 +207,5 @@ def mart_check(table: str) -> dg.AssetChecksDefinition:
     return _check
 
 
-MART_CHECKS = [mart_check(t) for t in MART_SUITES]
+def mart_checks(options: AssetOptions) -> list[dg.AssetChecksDefinition]:
+    return [mart_check(t, options) for t in MART_SUITES]

@@ -18,20 +18,19 @@ from assets.metadata import (
     on_newest_day,
     report_late_partitions,
 )
+from assets.options import AssetOptions
+from assets.partitions import window_dates
+from assets.policies import FOLLOW, FRESH_DAILY, GATED
 from assets.raw import OWNERS
-from assets.staging import WAREHOUSE_POOL, staging_key
-from pipelines.partitions import DAILY, window_dates
-from pipelines.policies import FOLLOW, FRESH_DAILY, GATED
+from assets.staging import staging_key
 from productops import ledger, marts, overrides, sql
 from productops.sources import SOURCES
 from productops.staging import days_of
-from productops.themes import load_taxonomy
 from resources import DuckDBWarehouse, ThemeTaxonomy
 
 # Bump when a mart's SQL changes meaning; the taxonomy's hash is added for the marts
 # that classify themes, so editing config/themes.toml marks them changed in the UI.
 MARTS_CODE_VERSION = "2"
-TAXONOMY_VERSION = load_taxonomy().version
 
 
 def mart_key(name: str) -> dg.AssetKey:
@@ -92,8 +91,9 @@ def headline_metadata(con: duckdb.DuckDBPyConnection, table: str, day: date) -> 
     return {c: float(v) for c, v in zip(columns, rows[0], strict=True) if v is not None}
 
 
-def mart_asset(spec: MartSpec) -> dg.AssetsDefinition:
-    version = MARTS_CODE_VERSION + (f"+themes.{TAXONOMY_VERSION}" if spec.uses_themes else "")
+def mart_asset(spec: MartSpec, options: AssetOptions) -> dg.AssetsDefinition:
+    themed = f"+themes.{options.taxonomy_version}" if spec.uses_themes else ""
+    version = MARTS_CODE_VERSION + themed
 
     @dg.asset(
         key=mart_key(spec.name),
@@ -102,9 +102,9 @@ def mart_asset(spec: MartSpec) -> dg.AssetsDefinition:
         group_name="marts",
         owners=OWNERS,
         kinds={"duckdb", "sql"},
-        partitions_def=DAILY,
+        partitions_def=options.daily,
         backfill_policy=dg.BackfillPolicy.single_run(),
-        pool=WAREHOUSE_POOL,
+        pool=options.warehouse_pool,
         code_version=version,
         tags=spec.tags,
         automation_condition=FOLLOW if spec.name == "data_trust" else GATED,
@@ -285,39 +285,45 @@ SPECS = [
 ]
 
 
-@dg.asset(
-    key=mart_key("account_voice"),
-    deps=[_dep(NPS), _dep(mart_key("feedback_items"))],
-    description=(
-        "Every signal about one customer account: NPS history and latest answer, 90-day "
-        "feedback volume, negativity and top themes. Sources: staging.nps_responses, "
-        "marts.feedback_items. Grain: account_id (as of the latest day)."
-    ),
-    group_name="marts",
-    owners=OWNERS,
-    kinds={"duckdb", "sql"},
-    pool=WAREHOUSE_POOL,
-    code_version=MARTS_CODE_VERSION,
-    automation_condition=GATED,
-    freshness_policy=FRESH_DAILY,
-)
-def account_voice(
-    context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse, themes: ThemeTaxonomy
-) -> dg.MaterializeResult:
-    with warehouse.connect() as con:
-        marts.prepare(con, themes.load())
-        rows = marts.build_account_voice(con)
-        preview = markdown_preview(
-            con, "SELECT * FROM marts.account_voice ORDER BY last_signal_at DESC LIMIT 5"
-        )
-        schema = column_schema(con, "marts.account_voice")
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": rows,
-            "dagster/column_schema": schema,
-            "preview": dg.MetadataValue.md(preview),
-        }
+def account_voice_asset(options: AssetOptions) -> dg.AssetsDefinition:
+    """Every signal about one account, as of the latest day (no partitions: one table)."""
+
+    @dg.asset(
+        key=mart_key("account_voice"),
+        deps=[_dep(NPS), _dep(mart_key("feedback_items"))],
+        description=(
+            "Every signal about one customer account: NPS history and latest answer, 90-day "
+            "feedback volume, negativity and top themes. Sources: staging.nps_responses, "
+            "marts.feedback_items. Grain: account_id (as of the latest day)."
+        ),
+        group_name="marts",
+        owners=OWNERS,
+        kinds={"duckdb", "sql"},
+        pool=options.warehouse_pool,
+        code_version=MARTS_CODE_VERSION,
+        automation_condition=GATED,
+        freshness_policy=FRESH_DAILY,
     )
+    def account_voice(
+        context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse, themes: ThemeTaxonomy
+    ) -> dg.MaterializeResult:
+        with warehouse.connect() as con:
+            marts.prepare(con, themes.load())
+            rows = marts.build_account_voice(con)
+            preview = markdown_preview(
+                con, "SELECT * FROM marts.account_voice ORDER BY last_signal_at DESC LIMIT 5"
+            )
+            schema = column_schema(con, "marts.account_voice")
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": rows,
+                "dagster/column_schema": schema,
+                "preview": dg.MetadataValue.md(preview),
+            }
+        )
+
+    return account_voice
 
 
-MART_ASSETS = [*(mart_asset(s) for s in SPECS), account_voice]
+def mart_assets(options: AssetOptions) -> list[dg.AssetsDefinition]:
+    return [*(mart_asset(s, options) for s in SPECS), account_voice_asset(options)]

@@ -1,4 +1,4 @@
-"""The one daily partitioning every time-partitioned asset shares (UTC days)."""
+"""The daily partitioning every time-partitioned asset shares (UTC days)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ from datetime import date, timedelta
 
 import dagster as dg
 
-from productops.settings import first_day
 
-# Partitions start where the team's data starts (config/productops.toml), so that the UI
-# shows what is materialised instead of years of empty days.
-DAILY = dg.DailyPartitionsDefinition(start_date=first_day().isoformat(), timezone="UTC")
+def daily_partitions(first_day: date) -> dg.DailyPartitionsDefinition:
+    """UTC days from `first_day`: partitions start where the team's data starts
+    (`[partitions] first_day` in config/productops.toml), so that the UI shows what is
+    materialised instead of years of empty days."""
+    return dg.DailyPartitionsDefinition(start_date=first_day.isoformat(), timezone="UTC")
 
 
 def window_dates(context: dg.AssetExecutionContext) -> tuple[date, date]:

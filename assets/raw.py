@@ -10,8 +10,9 @@ from datetime import date
 import dagster as dg
 
 from assets.metadata import on_newest_day, report_late_partitions
-from pipelines.partitions import DAILY, window_dates
-from pipelines.policies import FRESH_DAILY, RAW
+from assets.options import AssetOptions
+from assets.partitions import window_dates
+from assets.policies import FRESH_DAILY, RAW
 from productops import ledger
 from productops.connectors.http import ConnectorError
 from productops.ingest import ingest_source
@@ -26,7 +27,7 @@ def raw_key(source: Source) -> dg.AssetKey:
     return dg.AssetKey(["raw", source.name])
 
 
-def raw_asset(source: Source) -> dg.AssetsDefinition:
+def raw_asset(source: Source, options: AssetOptions) -> dg.AssetsDefinition:
     api_key = API_RESOURCES.get(source.name)  # the connector resource, for sources with an API
 
     @dg.asset(
@@ -39,7 +40,7 @@ def raw_asset(source: Source) -> dg.AssetsDefinition:
         group_name="raw",
         owners=OWNERS,
         kinds={"parquet", "python"},
-        partitions_def=DAILY if source.daily else None,
+        partitions_def=options.daily if source.daily else None,
         backfill_policy=dg.BackfillPolicy.single_run() if source.daily else None,
         retry_policy=dg.RetryPolicy(max_retries=2, delay=5, jitter=dg.Jitter.PLUS_MINUS),
         # One run at a time writes a source's lake (two workers would both take a new
@@ -101,4 +102,5 @@ def raw_asset(source: Source) -> dg.AssetsDefinition:
     return _raw
 
 
-RAW_ASSETS = [raw_asset(s) for s in SOURCES.values()]
+def raw_assets(options: AssetOptions) -> list[dg.AssetsDefinition]:
+    return [raw_asset(s, options) for s in SOURCES.values()]

@@ -4,10 +4,10 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from assets.marts import MARTS_CODE_VERSION, TAXONOMY_VERSION, mart_key
+from assets.marts import MARTS_CODE_VERSION, mart_key
+from assets.options import AssetOptions
+from assets.policies import FOLLOW
 from assets.raw import OWNERS
-from assets.staging import WAREHOUSE_POOL
-from pipelines.policies import FOLLOW
 from productops import lakehouse
 from productops.marts import CONTRACT_TABLES, ensure_tables
 from productops.serving import REPUBLISH_TAG, STORAGE_VERSION, publish
@@ -37,109 +37,110 @@ def _refreshed_in_run(instance: dg.DagsterInstance, run_id: str) -> set[str]:
     return refreshed
 
 
-@dg.asset(
-    key=dg.AssetKey(["serving", "publication"]),
-    deps=[mart_key(t) for t in CONTRACT_TABLES],
-    description=(
-        "The serving database BI tools read (data/serving.duckdb): every contract table, "
-        "published all at once by building a new file and renaming it into place, plus "
-        "meta.publications. Tables this run did not refresh (the metric marts, when a "
-        "blocking check held them back) are carried over as last published. Source: the "
-        "marts. Grain: one file per publication."
-    ),
-    group_name="serving",
-    owners=OWNERS,
-    kinds={"duckdb"},
-    pool=WAREHOUSE_POOL,
-    automation_condition=FOLLOW,
-)
-def publication(
-    context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse
-) -> dg.MaterializeResult:
-    # Publish what this run refreshed; carry the rest over as last published. When a
-    # blocking check stopped the metric marts, only data_trust was refreshed, so BI keeps
-    # the last trusted metrics and sees at once which source failed and why.
-    if context.run.tags.get(REPUBLISH_TAG) == "all":
-        # After a withdrawal: the warehouse's marts are the truth (blocked runs never
-        # touch them), so every table is published from there.
-        refreshed = set(CONTRACT_TABLES)
-    else:
-        refreshed = _refreshed_in_run(context.instance, context.run.run_id)
-    snapshot: int | None = None
-    with warehouse.connect() as con:
-        ensure_tables(con)
-        lake = lakehouse.Lakehouse.from_env()
-        if lake:  # one consistent state of a warehouse other workers may be writing
-            snapshot = lake.attach_snapshot(con, "published_snapshot")
-        pub = publish(
-            con,
-            warehouse.paths.serving,
-            run_id=context.run.run_id,
-            published_at=datetime.now(UTC),
-            versions={"code": MARTS_CODE_VERSION, "taxonomy": TAXONOMY_VERSION},
-            keep_previous=frozenset(CONTRACT_TABLES) - refreshed,
-            catalog="published_snapshot" if lake else None,
-        )
-    if pub.kept_from_previous:
-        context.log.warning(
-            "Not refreshed in this run, kept as last published: "
-            + ", ".join(pub.kept_from_previous)
-        )
-    context.log.info(f"Published {sum(pub.row_counts.values())} rows to {pub.path}")
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": sum(pub.row_counts.values()),
-            "publication_id": pub.publication_id,
-            "path": dg.MetadataValue.path(str(pub.path)),
-            "storage_version": STORAGE_VERSION,
-            "row_counts": dg.MetadataValue.json(pub.row_counts),
-            "preview": dg.MetadataValue.md(
-                "| table | rows |\n|---|---|\n"
-                + "\n".join(f"| marts.{t} | {n} |" for t, n in pub.row_counts.items())
-            ),
-            "kept_from_previous": dg.MetadataValue.json(pub.kept_from_previous),
-            **({"ducklake_snapshot": snapshot} if snapshot is not None else {}),
-        }
+def serving_assets(options: AssetOptions) -> list[dg.AssetsDefinition]:
+    """The publication BI reads and the report built from it."""
+
+    @dg.asset(
+        key=dg.AssetKey(["serving", "publication"]),
+        deps=[mart_key(t) for t in CONTRACT_TABLES],
+        description=(
+            "The serving database BI tools read (data/serving.duckdb): every contract table, "
+            "published all at once by building a new file and renaming it into place, plus "
+            "meta.publications. Tables this run did not refresh (the metric marts, when a "
+            "blocking check held them back) are carried over as last published. Source: the "
+            "marts. Grain: one file per publication."
+        ),
+        group_name="serving",
+        owners=OWNERS,
+        kinds={"duckdb"},
+        pool=options.warehouse_pool,
+        automation_condition=FOLLOW,
     )
+    def publication(
+        context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse
+    ) -> dg.MaterializeResult:
+        # Publish what this run refreshed; carry the rest over as last published. When a
+        # blocking check stopped the metric marts, only data_trust was refreshed, so BI keeps
+        # the last trusted metrics and sees at once which source failed and why.
+        if context.run.tags.get(REPUBLISH_TAG) == "all":
+            # After a withdrawal: the warehouse's marts are the truth (blocked runs never
+            # touch them), so every table is published from there.
+            refreshed = set(CONTRACT_TABLES)
+        else:
+            refreshed = _refreshed_in_run(context.instance, context.run.run_id)
+        snapshot: int | None = None
+        with warehouse.connect() as con:
+            ensure_tables(con)
+            lake = lakehouse.Lakehouse.from_env()
+            if lake:  # one consistent state of a warehouse other workers may be writing
+                snapshot = lake.attach_snapshot(con, "published_snapshot")
+            pub = publish(
+                con,
+                warehouse.paths.serving,
+                run_id=context.run.run_id,
+                published_at=datetime.now(UTC),
+                versions={"code": MARTS_CODE_VERSION, "taxonomy": options.taxonomy_version},
+                keep_previous=frozenset(CONTRACT_TABLES) - refreshed,
+                catalog="published_snapshot" if lake else None,
+            )
+        if pub.kept_from_previous:
+            context.log.warning(
+                "Not refreshed in this run, kept as last published: "
+                + ", ".join(pub.kept_from_previous)
+            )
+        context.log.info(f"Published {sum(pub.row_counts.values())} rows to {pub.path}")
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": sum(pub.row_counts.values()),
+                "publication_id": pub.publication_id,
+                "path": dg.MetadataValue.path(str(pub.path)),
+                "storage_version": STORAGE_VERSION,
+                "row_counts": dg.MetadataValue.json(pub.row_counts),
+                "preview": dg.MetadataValue.md(
+                    "| table | rows |\n|---|---|\n"
+                    + "\n".join(f"| marts.{t} | {n} |" for t, n in pub.row_counts.items())
+                ),
+                "kept_from_previous": dg.MetadataValue.json(pub.kept_from_previous),
+                **({"ducklake_snapshot": snapshot} if snapshot is not None else {}),
+            }
+        )
 
-
-@dg.asset(
-    key=dg.AssetKey(["serving", "report"]),
-    deps=[publication],
-    description=(
-        "The report a Product Ops lead reads: data/reports/productops-<date>.html, one "
-        "self-contained page (no JavaScript, no CDN) with five charts and a computed "
-        "sentence each: 28-day NPS with its margin and the changes beyond it, emerging "
-        "themes, social spikes and sentiment, tool adoption and unused seats, data trust. "
-        "Source: the serving file, as BI reads it."
-    ),
-    group_name="serving",
-    owners=OWNERS,
-    kinds={"html"},
-    automation_condition=FOLLOW,
-)
-def report(context: dg.AssetExecutionContext, data: DataFolder) -> dg.MaterializeResult:
-    try:
-        # Imported here: Altair takes 0.2 s to import, and every process that loads the
-        # definitions (code servers, the daemon, each run) paid it, not only this step.
-        from productops.report import build_report
-
-        built = build_report(data.paths.serving, data.paths.reports)
-    except ValueError as exc:  # nothing published yet: nothing to report on
-        context.log.warning(f"No report: {exc}")
-        return dg.MaterializeResult(metadata={"skipped": str(exc)})
-    context.log.info(f"Report for {built.day}: {built.path}")
-    headline = "\n".join(f"- {s.sentences[0]}" for s in built.sections if s.sentences)
-    return dg.MaterializeResult(
-        metadata={
-            "path": dg.MetadataValue.path(str(built.path)),
-            "open": dg.MetadataValue.url(built.path.resolve().as_uri()),
-            "day": built.day.isoformat(),
-            "charts": built.charts,
-            "bytes": built.path.stat().st_size,
-            "findings": dg.MetadataValue.md(headline),
-        }
+    @dg.asset(
+        key=dg.AssetKey(["serving", "report"]),
+        deps=[publication],
+        description=(
+            "The report a Product Ops lead reads: data/reports/productops-<date>.html, one "
+            "self-contained page (no JavaScript, no CDN) with five charts and a computed "
+            "sentence each: 28-day NPS with its margin and the changes beyond it, emerging "
+            "themes, social spikes and sentiment, tool adoption and unused seats, data trust. "
+            "Source: the serving file, as BI reads it."
+        ),
+        group_name="serving",
+        owners=OWNERS,
+        kinds={"html"},
+        automation_condition=FOLLOW,
     )
+    def report(context: dg.AssetExecutionContext, data: DataFolder) -> dg.MaterializeResult:
+        try:
+            # Imported here: Altair takes 0.2 s to import, and every process that loads the
+            # definitions (code servers, the daemon, each run) paid it, not only this step.
+            from productops.report import build_report
 
+            built = build_report(data.paths.serving, data.paths.reports)
+        except ValueError as exc:  # nothing published yet: nothing to report on
+            context.log.warning(f"No report: {exc}")
+            return dg.MaterializeResult(metadata={"skipped": str(exc)})
+        context.log.info(f"Report for {built.day}: {built.path}")
+        headline = "\n".join(f"- {s.sentences[0]}" for s in built.sections if s.sentences)
+        return dg.MaterializeResult(
+            metadata={
+                "path": dg.MetadataValue.path(str(built.path)),
+                "open": dg.MetadataValue.url(built.path.resolve().as_uri()),
+                "day": built.day.isoformat(),
+                "charts": built.charts,
+                "bytes": built.path.stat().st_size,
+                "findings": dg.MetadataValue.md(headline),
+            }
+        )
 
-SERVING_ASSETS = [publication, report]
+    return [publication, report]

@@ -14,19 +14,15 @@ from assets.metadata import (
     on_newest_day,
     report_late_partitions,
 )
+from assets.options import AssetOptions
+from assets.partitions import window_dates
+from assets.policies import FOLLOW, FRESH_DAILY
 from assets.raw import OWNERS, raw_key
-from pipelines.partitions import DAILY, window_dates
-from pipelines.policies import FOLLOW, FRESH_DAILY
-from productops import lakehouse, ledger
+from productops import ledger
 from productops.printable import printable
 from productops.sources import SOURCES, Source
 from productops.staging import build_staging
 from resources import DuckDBWarehouse
-
-# A DuckDB file has one writer at a time: every step that writes it is in this pool,
-# whose limit (config/dagster.yaml) is 1. A DuckLake warehouse (the team profile) takes
-# writers side by side, and its steps are in no pool.
-WAREHOUSE_POOL = None if lakehouse.Lakehouse.from_env() else "duckdb_warehouse"
 
 
 def staging_key(source: Source) -> dg.AssetKey:
@@ -44,7 +40,7 @@ def _name_sources(source: Source) -> list[dg.AssetKey]:
     ]
 
 
-def staging_asset(source: Source) -> dg.AssetsDefinition:
+def staging_asset(source: Source, options: AssetOptions) -> dg.AssetsDefinition:
     @dg.asset(
         key=staging_key(source),
         deps=[raw_key(source), *_name_sources(source)],
@@ -56,9 +52,9 @@ def staging_asset(source: Source) -> dg.AssetsDefinition:
         group_name="staging",
         owners=OWNERS,
         kinds={"duckdb", "sql"},
-        partitions_def=DAILY if source.daily else None,
+        partitions_def=options.daily if source.daily else None,
         backfill_policy=dg.BackfillPolicy.single_run() if source.daily else None,
-        pool=WAREHOUSE_POOL,
+        pool=options.warehouse_pool,
         automation_condition=FOLLOW,
         freshness_policy=FRESH_DAILY,
     )
@@ -108,4 +104,5 @@ def staging_asset(source: Source) -> dg.AssetsDefinition:
     return _staging
 
 
-STAGING_ASSETS = [staging_asset(s) for s in SOURCES.values()]
+def staging_assets(options: AssetOptions) -> list[dg.AssetsDefinition]:
+    return [staging_asset(s, options) for s in SOURCES.values()]

@@ -108,7 +108,7 @@ def measure(cmd: list[str], env: dict[str, str]) -> Measured:
 
 
 def productops(*args: str) -> list[str]:
-    return [sys.executable, "-m", "productops.cli", *args]
+    return [sys.executable, "-m", "pipelines.cli", *args]
 
 
 def profiled(profile: Path, *args: str) -> list[str]:

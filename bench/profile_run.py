@@ -93,5 +93,5 @@ def main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     code = main(sys.argv[1:])
-    gc.freeze()  # as the `productops` command exits (`productops.cli.entry`)
+    gc.freeze()  # as the `productops` command exits (`pipelines.cli.entry`)
     sys.exit(code)

@@ -81,7 +81,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from productops.runner import ensure_dagster_home, materialise
+    from pipelines.runner import ensure_dagster_home, materialise
 
     end = args.end or _yesterday()
     start = args.start or end - timedelta(days=DEFAULT_DAYS - 1)
@@ -152,7 +152,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _submit(args: argparse.Namespace, start: date, end: date) -> int:
     """Queue the run on the webserver at --url; its daemon launches it (team profile)."""
-    from productops.runner import run_status, submit
+    from pipelines.runner import run_status, submit
 
     try:
         run_id = submit(args.url, start, end, args.select)
@@ -212,7 +212,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
 def _republish(
     start: date, end: date, select: list[str], tags: dict[str, str] | None = None
 ) -> int:
-    from productops.runner import ensure_dagster_home, materialise
+    from pipelines.runner import ensure_dagster_home, materialise
 
     ensure_dagster_home()
     with console.status("Republishing..."):
@@ -332,7 +332,7 @@ def _print_headline(paths) -> None:
 def cmd_ui(args: argparse.Namespace) -> int:
     import dagster as dg
 
-    from productops.runner import ensure_dagster_home, ensure_pools
+    from pipelines.runner import ensure_dagster_home, ensure_pools
     from productops.ui import launch
 
     home = ensure_dagster_home()

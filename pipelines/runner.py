@@ -19,11 +19,12 @@ from pathlib import Path
 
 import dagster as dg
 
+from pipelines.definitions import current_definitions
 from productops import permissions
 from productops.config_files import config_file
 from productops.range_tags import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG
 from productops.recovery import Recovery, data_folder_lock, recover, run_tags
-from productops.settings import data_paths, settings_file
+from productops.settings import data_paths, first_day, settings_file
 
 # Republished after a blocking check failed: built from check results, not from the data.
 TRUST_ASSETS = ("marts/data_trust", "serving/publication", "serving/report")
@@ -71,10 +72,16 @@ def instance_config() -> str:
 
 
 def ensure_dagster_home() -> Path:
-    """Use `$DAGSTER_HOME`, else `.dagster_home/` (`.dagster_home_team/` for the team
-    profile), with the profile's instance config linked in as its `dagster.yaml`."""
+    """The Dagster home: `$DAGSTER_HOME` when set, else the folder holding the profile's
+    instance config, set as `$DAGSTER_HOME` for this process and the ones it starts.
+
+    The local profile run from the checkout uses the checkout itself, where its
+    `dagster.yaml` is: Dagster keeps the instance's state beside it (git-ignored), and
+    `dagster dev` finds the config where it looks. Run elsewhere (installed from a wheel),
+    or for the team profile, the home is `.dagster_home/` (`.dagster_home_team/`) with
+    the profile's config linked in.
+    """
     name = instance_config()
-    config = Path.cwd() / "config" / name
     home = os.environ.get("DAGSTER_HOME")
     if home:
         Path(home).mkdir(parents=True, exist_ok=True)
@@ -85,16 +92,19 @@ def ensure_dagster_home() -> Path:
             with contextlib.suppress(FileExistsError):
                 (Path(home) / "dagster.yaml").symlink_to(project)
         return Path(home)
-    path = Path.cwd() / (".dagster_home" if name == "dagster.yaml" else ".dagster_home_team")
-    path.mkdir(exist_ok=True)
-    link = path / "dagster.yaml"
-    if not link.exists():
-        if link.is_symlink():  # left by an older version, which kept it at the top level
-            link.unlink(missing_ok=True)
-        # The project's own config when run from it, else the one installed with the code.
-        target = Path("..") / "config" / name if config.exists() else config_file(name)
-        with contextlib.suppress(FileExistsError):  # two runs started at once
-            link.symlink_to(target)
+    if name == "dagster.yaml" and (Path.cwd() / name).is_file():
+        path = Path.cwd()
+    else:
+        path = Path.cwd() / (".dagster_home" if name == "dagster.yaml" else ".dagster_home_team")
+        path.mkdir(exist_ok=True)
+        link = path / "dagster.yaml"
+        if not link.exists():
+            link.unlink(missing_ok=True)  # a dangling link, left by an older layout
+            # The checkout's config/ when run from it, else the one installed with the code.
+            beside = (Path.cwd() / "config" / name).exists()
+            target = Path("..", "config", name) if beside else config_file(name)
+            with contextlib.suppress(FileExistsError):  # two runs started at once
+                link.symlink_to(target)
     os.environ["DAGSTER_HOME"] = str(path)
     return path
 
@@ -212,9 +222,7 @@ def materialise(
             "for those days, and an empty day must not be published as trusted. "
             "Use --end with today or an earlier day."
         )
-    from pipelines.partitions import DAILY
-
-    first = DAILY.start.date()
+    first = first_day()
     if start < first:
         raise ValueError(
             f"the window starts on {start}, before the first day of the daily partitions "
@@ -271,8 +279,7 @@ def ensure_pools(instance: dg.DagsterInstance) -> None:
     to recover in. Created here, one by one, before a run and before the daemon starts, a
     pool that another process created meanwhile is simply there on the next look.
     """
-    from pipelines.definitions import defs
-
+    defs = current_definitions()
     pools = {p for a in [*(defs.assets or []), *(defs.asset_checks or [])] for p in _pools(a)}
     storage = instance.event_log_storage
     for _ in range(5):
@@ -294,8 +301,7 @@ def _materialise(
     log_level: str,
     tags: dict[str, str] | None,
 ) -> RunOutcome:
-    from pipelines.definitions import defs  # imported late: loading the graph costs seconds
-
+    defs = current_definitions()
     job = defs.resolve_job_def("daily_refresh")
     graph = defs.resolve_asset_graph()
     keys = resolve_selection(select, graph) if select else None

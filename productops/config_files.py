@@ -11,12 +11,14 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-REPO_CONFIG = Path(__file__).resolve().parents[1] / "config"
+REPO = Path(__file__).resolve().parents[1]
+REPO_CONFIG = REPO / "config"
 
 
 def config_file(name: str) -> Path:
-    """`config/<name>` of the checkout, else the copy packaged with the code."""
-    beside = REPO_CONFIG / name
-    if beside.exists():
-        return beside
+    """`config/<name>` of the checkout (`dagster.yaml`: at its top level, where Dagster
+    looks for it), else the copy packaged with the code."""
+    for beside in (REPO_CONFIG / name, REPO / name):
+        if beside.exists():
+            return beside
     return Path(str(resources.files("productops") / "_config" / name))

@@ -59,14 +59,14 @@ class SampleRun:
 
 
 def _check_keys() -> list[dg.AssetCheckKey]:
-    from pipelines.definitions import defs
+    from pipelines.definitions import current_definitions
 
-    return list(defs.resolve_asset_graph().asset_check_keys)
+    return list(current_definitions().resolve_asset_graph().asset_check_keys)
 
 
 @pytest.fixture(scope="session")
 def sample_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SampleRun]:
-    from productops.runner import materialise
+    from pipelines.runner import materialise
 
     run = SampleRun(tmp_path_factory.mktemp("sample") / "data")
     with pytest.MonkeyPatch.context() as mp:

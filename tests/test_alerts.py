@@ -59,10 +59,17 @@ def evaluate(root: Path, cursor: str | None = None):
 
 
 def execute(request: dg.RunRequest, instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
-    from pipelines.definitions import defs
+    from pipelines.definitions import current_definitions
 
-    return defs.get_job_def("send_alert").execute_in_process(
-        run_config=request.run_config, instance=instance, tags=request.tags, raise_on_error=False
+    return (
+        current_definitions()
+        .get_job_def("send_alert")
+        .execute_in_process(
+            run_config=request.run_config,
+            instance=instance,
+            tags=request.tags,
+            raise_on_error=False,
+        )
     )
 
 

@@ -9,7 +9,8 @@ import shutil
 
 import dagster as dg
 
-from pipelines.automation import landing_sensor
+from pipelines.automation import build_landing_sensor
+from pipelines.definitions import load_options
 from productops.ingest import ingest_source
 from productops.sources import SOURCES
 from resources import DataFolder
@@ -21,7 +22,7 @@ OLD = (1_500_000_000, 1_500_000_000)  # 2017: older than any file here
 
 def evaluate(data: DataFolder, cursor: str | None = None) -> dg.SensorResult:
     with dg.build_sensor_context(cursor=cursor, resources={"data": data}) as ctx:
-        return landing_sensor(ctx)
+        return build_landing_sensor(load_options().daily)(ctx)
 
 
 def ranges(result: dg.SensorResult) -> list[tuple[str, str]]:

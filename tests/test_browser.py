@@ -30,7 +30,7 @@ from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
-from pipelines.definitions import defs
+from pipelines.definitions import current_definitions
 from tests.conftest import SALT
 from tests.services import stop_group
 
@@ -70,7 +70,7 @@ def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     root = tmp_path_factory.mktemp("ui")
     home = root / "home"
     home.mkdir()
-    shutil.copy(REPO / "config" / "dagster.yaml", home / "dagster.yaml")
+    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
     # The shipped project settings, as a new user has them: partitions from the sample's
     # first day (90 days before yesterday), so the UI shows no sea of empty days.
     env = {**os.environ, "DAGSTER_HOME": str(home), "PRODUCTOPS_DATA_DIR": str(root / "data"),
@@ -211,7 +211,7 @@ def test_a_staging_partition_launched_from_its_page_succeeds_with_its_checks(
     assert {"runId": run["runId"], "partition": day} in (
         materialised["assetOrError"]["assetMaterializations"]
     )
-    keys = [k for k in defs.resolve_asset_graph().asset_check_keys
+    keys = [k for k in current_definitions().resolve_asset_graph().asset_check_keys
             if tuple(k.asset_key.path) == ASSET]  # fmt: skip
     with dg.DagsterInstance.from_config(str(ui["home"])) as instance:
         infos = instance.event_log_storage.get_asset_check_partition_info(

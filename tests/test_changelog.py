@@ -43,6 +43,6 @@ def test_the_newest_release_is_the_project_version() -> None:
     newest = ".".join(map(str, _releases()[0][0]))
     assert project == newest, f"pyproject.toml says {project}, CHANGELOG.md's newest is {newest}"
     assert productops.__version__ == project, "reinstall: make install"
-    shown = subprocess.run([sys.executable, "-m", "productops.cli", "--version"],
+    shown = subprocess.run([sys.executable, "-m", "pipelines.cli", "--version"],
                            capture_output=True, text=True)  # fmt: skip
     assert shown.stdout.strip() == f"productops {project}", shown.stderr

@@ -16,7 +16,7 @@ WINDOW = ["--start", "2026-03-18", "--end", "2026-03-31"]
 
 def productops(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "productops.cli", *args],
+        [sys.executable, "-m", "pipelines.cli", *args],
         env=env, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
 

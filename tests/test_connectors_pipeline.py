@@ -10,7 +10,7 @@ import duckdb
 import pytest
 from pytest_httpserver import HTTPServer
 
-from productops.runner import materialise
+from pipelines.runner import materialise
 from productops.settings import data_paths
 from tests.api_emulator import TOKENS, Emulator
 

@@ -30,7 +30,7 @@ HANG_GUARD = 900  # seconds: only a hang reaches it, never a slow machine
 def _env(tmp_path: Path) -> dict[str, str]:
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
-    shutil.copy(REPO / "config" / "dagster.yaml", home / "dagster.yaml")
+    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
     return {**os.environ, "DAGSTER_HOME": str(home), "PRODUCTOPS_DATA_DIR": str(tmp_path / "data"),
             "PRODUCTOPS_PII_SALT": SALT, "COLUMNS": "200"}  # fmt: skip
 

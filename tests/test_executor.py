@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[1]
 def test_a_launched_run_executes_a_process_per_step(tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()
-    (home / "dagster.yaml").symlink_to(REPO / "config" / "dagster.yaml")
+    (home / "dagster.yaml").symlink_to(REPO / "dagster.yaml")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PRODUCTOPS_", "DAGSTER_"))}
     env |= {
         "PRODUCTOPS_DATA_DIR": str(tmp_path / "data"),

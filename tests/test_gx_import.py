@@ -44,8 +44,8 @@ def test_loading_the_definitions_imports_neither_great_expectations_nor_altair()
     """Code servers, the daemon and every run load the definitions: the libraries only
     a check step or the report uses are imported there, when used."""
     program = (
-        "import sys\nfrom pipelines.definitions import defs\n"
-        "assert defs.resolve_asset_graph().get_all_asset_keys()\n"
+        "import sys\nfrom pipelines.definitions import current_definitions\n"
+        "assert current_definitions().resolve_asset_graph().get_all_asset_keys()\n"
         "print(sorted(m for m in ('great_expectations', 'altair', 'vl_convert') if m in sys.modules))"
     )
     done = subprocess.run(

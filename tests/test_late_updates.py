@@ -11,8 +11,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from pipelines.runner import materialise
 from productops import sql
-from productops.runner import materialise
 from productops.sample import write_sample
 from productops.settings import DataPaths, data_paths
 from tests.conftest import SALT

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from productops.cli import main
+from pipelines.cli import main
 from productops.sample.corrupt import write_corrupt_day
 from productops.settings import data_paths
 from tests.conftest import SALT, SAMPLE_SCALE, SampleRun

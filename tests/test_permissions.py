@@ -10,8 +10,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from pipelines.runner import materialise
 from productops.permissions import serving_mode
-from productops.runner import materialise
 from productops.sample import write_sample
 
 pytestmark = pytest.mark.slow

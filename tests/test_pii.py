@@ -13,10 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from phonenumbers import PhoneNumberFormat as F
 
+from pipelines.runner import materialise
 from productops import pii, sql
 from productops.ingest import ingest_source
 from productops.pii import has_personal_data, redact_phones
-from productops.runner import materialise
 from productops.sample import write_sample
 from productops.sources import SOURCES
 from productops.staging import build_staging

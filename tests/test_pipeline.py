@@ -10,8 +10,8 @@ import dagster as dg
 import duckdb
 import pytest
 
+from pipelines.runner import materialise
 from productops import sql
-from productops.runner import materialise
 from productops.sample import write_sample
 from productops.sample.company import build_company
 from productops.settings import data_paths
@@ -169,9 +169,9 @@ def test_the_instance_shows_each_days_check_result_after_a_multi_day_run(
         (sample_run.start + timedelta(days=k)).isoformat()
         for k in range((sample_run.end - sample_run.start).days + 1)
     }
-    from pipelines.definitions import defs
+    from pipelines.definitions import current_definitions
 
-    graph = defs.resolve_asset_graph()
+    graph = current_definitions().resolve_asset_graph()
     partitioned = {k for k in graph.asset_check_keys if graph.get(k.asset_key).partitions_def}
     daily = {k: v for k, v in sample_run.check_partitions.items() if set(v) - {None}}
     assert set(daily) == partitioned and len(partitioned) == 11, sorted(map(str, daily))

@@ -12,8 +12,8 @@ import dagster as dg
 import duckdb
 import pytest
 
+from pipelines.runner import materialise
 from productops.marts import CONTRACT_TABLES
-from productops.runner import materialise
 from productops.sample.corrupt import write_corrupt_day
 from productops.settings import data_paths
 from tests.conftest import SALT, SAMPLE_SCALE, SampleRun

@@ -12,8 +12,8 @@ import dagster as dg
 import duckdb
 import pytest
 
+from pipelines.runner import materialise
 from productops import sql
-from productops.runner import materialise
 from productops.serving import STORAGE_VERSION, publish
 from tests.conftest import SALT, SampleRun
 

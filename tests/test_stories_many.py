@@ -33,7 +33,7 @@ SEEDS = range(101, 121)
 def test_every_story_and_nothing_else(
     seed: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from productops.runner import materialise
+    from pipelines.runner import materialise
 
     paths = data_paths(tmp_path / "data")
     monkeypatch.setenv("PRODUCTOPS_DATA_DIR", str(paths.root))

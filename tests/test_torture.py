@@ -44,7 +44,7 @@ class Torture:
         self.paths = data_paths(tmp / "data")
         home = tmp / "home"
         home.mkdir()
-        shutil.copy(REPO / "config" / "dagster.yaml", home / "dagster.yaml")
+        shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
         self.env = {**os.environ, "DAGSTER_HOME": str(home), "COLUMNS": "200",
                     "PRODUCTOPS_DATA_DIR": str(self.paths.root), "PRODUCTOPS_PII_SALT": SALT}  # fmt: skip
         self.rng = random.Random(SEED)

@@ -45,7 +45,7 @@ def webserver_after_a_broken_day(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     """A Dagster home in which a run over a corrupt day failed its blocking checks."""
     import dagster as dg
 
-    from productops.runner import materialise
+    from pipelines.runner import materialise
     from productops.sample import write_sample
     from productops.sample.corrupt import write_corrupt_day
     from productops.settings import data_paths
