@@ -35,3 +35,22 @@ def test_bookkeeping_includes_the_start_and_exit_seen_from_outside() -> None:
     inside, outside = layer_seconds(PROFILE), layer_seconds(PROFILE, wall_s=10.0)
     assert outside["bookkeeping"] == pytest.approx(inside["bookkeeping"] + 1.0)
     assert sum(outside.values()) == pytest.approx(10.0)
+
+
+def test_a_steps_event_writes_are_the_gaps_between_dagster_events_not_its_work() -> None:
+    from bench.profile_run import account
+
+    events = [
+        ("RUN_START", None, 0.0),
+        ("STEP_START", "staging__nps", 1.0),
+        ("LOG", None, 1.5),
+        ("ASSET_MATERIALIZATION", "staging__nps", 4.0),  # after 3 s of work: work
+        ("ASSET_MATERIALIZATION", "staging__nps", 4.25),  # written in 0.25 s
+        ("ASSET_MATERIALIZATION", "staging__nps", 4.5),
+        ("STEP_OUTPUT", "staging__nps", 4.75),
+        ("STEP_SUCCESS", "staging__nps", 5.0),
+    ]
+    got = account(events)
+    assert got["first_step_at"] == 1.0
+    assert got["steps"]["staging__nps"] == {"s": 4.0, "events_s": 1.0}
+    assert got["event_write_s"] == 1.0
