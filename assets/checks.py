@@ -1,4 +1,4 @@
-"""Quality checks on every staging table: a gate per severity, one result per day.
+"""Quality checks on every staging table: a gate per severity, each rule in its metadata.
 
 Each table's suite is one `@multi_asset_check` step that evaluates every rule once (GX
 validates the rows in one call) and reports two checks: `quality_gate` (the ERROR rules,
@@ -32,35 +32,39 @@ def _window(
     return window.start.date(), (window.end - timedelta(days=1)).date()
 
 
-def _reports_per_day(context: dg.AssetCheckExecutionContext) -> bool:
+def _over_several_days(context: dg.AssetCheckExecutionContext) -> bool:
     """A run over a range of days; for one day Dagster files the returned result under it."""
     return context.has_partition_key_range and not context.has_partition_key
 
 
-def report_per_day(
+def report_failed_days(
     context: dg.AssetCheckExecutionContext,
     asset_key: dg.AssetKey,
     check_name: str,
     verdicts: list[DayVerdict],
     severity: dg.AssetCheckSeverity,
 ) -> None:
-    """One check evaluation per day of a multi-day run, on that day's partition.
+    """In a run over several days, one more check evaluation for each day that failed, on
+    that day's partition, naming the rules that failed that day.
 
-    A run over a range of days returns one result that Dagster files under no partition,
-    so the UI showed every partitioned check as not run after a backfill that passed
-    them all. Each day's own verdict is logged on its partition through the step's
-    public `log_event`, with the rules that failed that day.
+    Dagster files the result a step over several days returns under no partition, and
+    its UI shows a partitioned check's status per day only for a result that points at
+    that day's materialization, which no public API lets a step set (Dagster 1.13). So
+    after a backfill the check's partitions show no status (README: the UI); the returned
+    result says how many days passed and lists the failed ones, and each failed day is in
+    the check's history under its partition. Days that passed get no event of their own:
+    a check result is the costliest event Dagster stores, and a backfill would store one
+    per check and day for nothing the UI shows.
     """
-    if not _reports_per_day(context):
+    if not _over_several_days(context):
         return
-    for verdict in (v for v in verdicts if v.day is not None):
+    for verdict in (v for v in verdicts if v.day is not None and not v.passed):
         context.op_execution_context.log_event(
             dg.AssetCheckEvaluation(
-                asset_key=asset_key, check_name=check_name, passed=verdict.passed,
+                asset_key=asset_key, check_name=check_name, passed=False,
                 metadata={"failed_rules": dg.MetadataValue.json([r.name for r in verdict.failed]),
                           "unexpected_count": verdict.unexpected_count,
-                          **({"examples": dg.MetadataValue.json(verdict.examples)}
-                             if verdict.examples else {})},
+                          "examples": dg.MetadataValue.json(verdict.examples)},
                 severity=severity, description=verdict.description,
                 blocking=severity == dg.AssetCheckSeverity.ERROR, partition=verdict.day.isoformat(),
             )
@@ -139,10 +143,10 @@ def staging_checks(suite: TableSuite, options: AssetOptions) -> dg.AssetChecksDe
 def _result(
     context: dg.AssetCheckExecutionContext, suite: TableSuite, gate: Gate
 ) -> dg.AssetCheckResult:
-    """Report one gate's outcome to Dagster (per day, for a multi-day run)."""
+    """Report one gate's outcome to Dagster (and each failed day of a multi-day run)."""
     asset, severity = staging_key(suite.source), _severity(gate.name)
     if suite.source.daily:
-        report_per_day(context, asset, gate.name, gate.days(), severity)
+        report_failed_days(context, asset, gate.name, gate.days(), severity)
     meta = gate.metadata()
     return dg.AssetCheckResult(
         asset_key=asset,
@@ -191,7 +195,7 @@ def mart_check(table: str, options: AssetOptions) -> dg.AssetChecksDefinition:
                 checked_at=datetime.now(UTC),
             )  # fmt: skip
         verdicts = Gate("metrics_consistent", f"marts.{table}", [outcome]).days()
-        report_per_day(
+        report_failed_days(
             context, mart_key(table), "metrics_consistent", verdicts, dg.AssetCheckSeverity.ERROR
         )
         return dg.AssetCheckResult(

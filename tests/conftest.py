@@ -40,8 +40,8 @@ class SampleRun:
     def __init__(self, root: Path) -> None:
         self.paths = data_paths(root)
         self.summary: SampleSummary | None = None
-        # What the Dagster instance says about each partitioned check, per day.
-        self.check_partitions: dict[dg.AssetCheckKey, dict[str | None, str]] = {}
+        # Every check result of the run: (check, partition or None, passed, metadata).
+        self.check_results: list[tuple[dg.AssetCheckKey, str | None, bool, dict]] = []
         # The latest materialization's metadata of each mart, as the UI plots it.
         self.mart_metadata: dict[str, dict] = {}
         # Per asset, per day of the run: the metadata names its materialization carries.
@@ -56,12 +56,6 @@ class SampleRun:
     def end(self) -> date:
         assert self.summary is not None
         return self.summary.stories.end
-
-
-def _check_keys() -> list[dg.AssetCheckKey]:
-    from pipelines.definitions import current_definitions
-
-    return list(current_definitions().resolve_asset_graph().asset_check_keys)
 
 
 @pytest.fixture(scope="session")
@@ -86,11 +80,13 @@ def sample_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SampleRun]:
                     if done is not None:
                         names = run.metadata_names.setdefault(key.to_user_string(), {})
                         names[done.partition] = set(done.metadata)
-            storage = instance.event_log_storage
-            for info in storage.get_asset_check_partition_info(_check_keys()):
-                run.check_partitions.setdefault(info.check_key, {})[info.partition_key] = (
-                    info.latest_execution_status.value
-                )
+            evaluations = instance.get_records_for_run(
+                outcome.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION, limit=10_000
+            ).records
+            for record in evaluations:
+                e = record.event_log_entry.dagster_event.asset_check_evaluation_data
+                key = dg.AssetCheckKey(e.asset_key, e.check_name)
+                run.check_results.append((key, e.partition, e.passed, dict(e.metadata)))
         assert outcome.success, outcome.errors
         yield run
 

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -175,6 +175,44 @@ def test_the_asset_graph_shows_every_layer(ui: dict, browser: webdriver.Chrome) 
     _shot(browser, "1-asset-graph")
 
 
+CHECK_STATUSES = """query($key: AssetKeyInput!) { assetNodeOrError(assetKey: $key) {
+    ... on AssetNode { assetChecksOrError { ... on AssetChecks { checks { name
+        partitionStatuses { ... on AssetCheckTimePartitionStatuses {
+            ranges { startKey endKey status } } } } } } } } }"""
+
+
+GATE_RESULTS = """query($key: AssetKeyInput!) { assetCheckExecutions(assetKey: $key,
+    checkName: "quality_gate", limit: 5) { status evaluation { success description partition } } }"""
+
+
+def _partition_statuses(url: str) -> dict[str, dict[str, str]]:
+    """Per check of ASSET, the status the UI shows for each day it shows one for."""
+    reply = _graphql(url, CHECK_STATUSES, {"key": {"path": list(ASSET)}})
+    out: dict[str, dict[str, str]] = {}
+    for check in reply["assetNodeOrError"]["assetChecksOrError"]["checks"]:
+        days = out.setdefault(check["name"], {})
+        for r in (check["partitionStatuses"] or {}).get("ranges", []):
+            first, last = date.fromisoformat(r["startKey"]), date.fromisoformat(r["endKey"])
+            for k in range((last - first).days + 1):
+                days[(first + timedelta(days=k)).isoformat()] = r["status"]
+    return out
+
+
+def test_after_a_backfill_the_checks_tab_shows_the_result_for_its_days(
+    ui: dict, browser: webdriver.Chrome
+) -> None:
+    """The fixture's 14-day run is one run over a range of days. Dagster 1.13 shows a
+    partitioned check's status per day only for a single-day result tied to that day's
+    materialization, so the UI shows the range's result, naming its days (README)."""
+    executions = _graphql(ui["url"], GATE_RESULTS, {"key": {"path": list(ASSET)}})
+    latest = executions["assetCheckExecutions"][0]
+    assert latest["status"] == "SUCCEEDED" and latest["evaluation"]["success"], latest
+    assert "passed on 14 day(s)" in latest["evaluation"]["description"], latest
+    browser.get(f"{ui['url']}/assets/{'/'.join(ASSET)}?view=checks")
+    _wait("the checks tab", lambda: "quality_gate" in _text(browser), ui["proc"])
+    _shot(browser, "2-checks-after-backfill")
+
+
 def test_a_staging_partition_launched_from_its_page_succeeds_with_its_checks(
     ui: dict, browser: webdriver.Chrome
 ) -> None:
@@ -220,6 +258,12 @@ def test_a_staging_partition_launched_from_its_page_succeeds_with_its_checks(
     statuses = {i.check_key.name: i.latest_execution_status.value for i in infos}
     assert len(statuses) == len(keys) == 2, statuses
     assert set(statuses.values()) == {"SUCCEEDED"}, statuses
+    # A day's own run: the UI shows that day's status on the checks' partitions.
+    shown = _partition_statuses(ui["url"])
+    assert {name: days.get(day) for name, days in shown.items()} == {
+        "quality_gate": "SUCCEEDED",
+        "quality_warnings": "SUCCEEDED",
+    }, shown
     browser.get(f"{ui['url']}/runs/{run['runId']}")
     _wait("the run page", lambda: "Success" in _text(browser) or "SUCCESS" in _text(browser))
     _shot(browser, "4-run-succeeded")
