@@ -329,8 +329,8 @@ WHY = {  # what each layer does that the floor does not
     "publish": "writes and renames a complete serving file, and renders the report",
     "bookkeeping": "is Dagster's own work: starting the process and loading the code "
     "location, a planned and a materialization event per asset and day, a check result per "
-    "check and day, the start, output and end of every step, each stored on its own by "
-    "Dagster's stock SQLite storage",
+    "check and run and one per failed day, the start, output and end of every step, each "
+    "stored on its own by Dagster's stock SQLite storage",
 }
 
 
