@@ -13,6 +13,8 @@ from __future__ import annotations
 import argparse
 import gc
 import getpass
+import os
+import re
 import sys
 import time
 from collections.abc import Iterator
@@ -416,6 +418,20 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except ValueError as exc:
         console.print(f"[red]{escape(str(exc))}[/red]")
+        return 2
+    except Exception as exc:
+        dagster = sys.modules.get("dagster")  # imported by then if the error is Dagster's
+        if dagster is None or not isinstance(exc, dagster.DagsterInvalidConfigError):
+            raise
+        # The instance config names settings (the team profile's PRODUCTOPS_PG_*) that are
+        # not set: say which, not Dagster's traceback.
+        unset = sorted(set(re.findall(r'environment variable "(\w+)" which is not set', str(exc))))
+        why = f"that are not set: {', '.join(unset)}." if unset else str(exc).splitlines()[0]
+        home = os.environ.get("DAGSTER_HOME", "the Dagster home")
+        console.print(
+            f"[red]The Dagster instance config in {escape(home)}/dagster.yaml needs settings "
+            f"{escape(why)} See docs/team.md for the team profile's.[/red]"
+        )
         return 2
 
 

@@ -50,6 +50,18 @@ def test_a_second_ui_on_the_same_instance_is_refused(tmp_path: Path) -> None:
     assert "already running (pid 1, port 3000)" in done.stdout, done.stdout
 
 
+def test_the_team_profile_without_its_settings_names_them_not_a_traceback(
+    tmp_path: Path,
+) -> None:
+    env = {k: v for k, v in _env(tmp_path).items() if not k.startswith("PRODUCTOPS_PG_")}
+    env["PRODUCTOPS_PROFILE"] = "team"
+    done = subprocess.run([PRODUCTOPS, "ui", "--port", "3999"], env=env, cwd=REPO,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "Traceback" not in done.stdout + done.stderr, done.stderr[-2000:]
+    assert "not set: PRODUCTOPS_PG_DB, PRODUCTOPS_PG_HOST" in done.stdout, done.stdout
+
+
 def test_make_help_lists_every_declared_target_and_each_has_a_rule() -> None:
     makefile = (REPO / "Makefile").read_text()
     declared = re.search(r"^\.PHONY:(.*)$", makefile, re.M).group(1).split()
