@@ -9,27 +9,19 @@ why the rules are folded). The three key marts have one `metrics_consistent` che
 """
 
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 
 import dagster as dg
 
 from assets.marts import mart_key
 from assets.options import AssetOptions
+from assets.partitions import window_dates
 from assets.staging import staging_key
 from productops.quality import engine, results
-from productops.quality.gate import GATE, GATE_SEVERITY, WARNINGS, DayVerdict, Gate
+from productops.quality.gate import GATE, GATE_SEVERITY, WARNINGS, Gate, gates
 from productops.quality.mart_suites import MART_SUITES, evaluate_mart
 from productops.quality.suites import SUITES, TableSuite
 from resources import DuckDBWarehouse
-
-
-def _window(
-    context: dg.AssetCheckExecutionContext, suite: TableSuite
-) -> tuple[date | None, date | None]:
-    if not suite.source.daily:
-        return None, None
-    window = context.partition_time_window
-    return window.start.date(), (window.end - timedelta(days=1)).date()
 
 
 def _over_several_days(context: dg.AssetCheckExecutionContext) -> bool:
@@ -40,8 +32,7 @@ def _over_several_days(context: dg.AssetCheckExecutionContext) -> bool:
 def report_failed_days(
     context: dg.AssetCheckExecutionContext,
     asset_key: dg.AssetKey,
-    check_name: str,
-    verdicts: list[DayVerdict],
+    gate: Gate,
     severity: dg.AssetCheckSeverity,
 ) -> None:
     """In a run over several days, one more check evaluation for each day that failed, on
@@ -56,12 +47,12 @@ def report_failed_days(
     a check result is the costliest event Dagster stores, and a backfill would store one
     per check and day for nothing the UI shows.
     """
-    if not _over_several_days(context):
+    if not _over_several_days(context) or gate.passed:
         return
-    for verdict in (v for v in verdicts if v.day is not None and not v.passed):
+    for verdict in (v for v in gate.days() if v.day is not None and not v.passed):
         context.op_execution_context.log_event(
             dg.AssetCheckEvaluation(
-                asset_key=asset_key, check_name=check_name, passed=False,
+                asset_key=asset_key, check_name=gate.name, passed=False,
                 metadata={"failed_rules": dg.MetadataValue.json([r.name for r in verdict.failed]),
                           "unexpected_count": verdict.unexpected_count,
                           "examples": dg.MetadataValue.json(verdict.examples)},
@@ -118,24 +109,20 @@ def staging_checks(suite: TableSuite, options: AssetOptions) -> dg.AssetChecksDe
     def _checks(
         context: dg.AssetCheckExecutionContext, warehouse: DuckDBWarehouse
     ) -> Iterator[dg.AssetCheckResult]:
-        start, end = _window(context, suite)
+        start, end = window_dates(context) if suite.source.daily else (None, None)
         chosen = {key.name for key in context.selected_asset_check_keys}
-        selected = {g: rules for g, rules in rules_of.items() if g in chosen}
+        names = [n for g, rules in rules_of.items() if g in chosen for n in rules]
         with warehouse.connect() as con:
             outcomes = engine.evaluate(con, warehouse.paths, suite, start, end, datetime.now(UTC))
             # Every rule keeps its own rows (data_trust reads them), in one insert.
-            described = [
-                (outcomes[n], outcomes[n].describe(f"{suite.table} {n}"))
-                for rules in selected.values()
-                for n in rules
-            ]
+            described = [(outcomes[n], outcomes[n].describe(f"{suite.table} {n}")) for n in names]
             results.record(
                 con, described, run_id=context.run.run_id,
                 asset=staging_key(suite.source).to_user_string(), source=suite.source.name,
                 checked_at=datetime.now(UTC),
             )  # fmt: skip
-        for name, rules in selected.items():
-            yield _result(context, suite, Gate(name, suite.table, [outcomes[n] for n in rules]))
+        for gate in gates(suite.table, {n: outcomes[n] for n in names}).values():
+            yield _result(context, suite, gate)
 
     return _checks
 
@@ -146,8 +133,7 @@ def _result(
     """Report one gate's outcome to Dagster (and each failed day of a multi-day run)."""
     asset, severity = staging_key(suite.source), _severity(gate.name)
     if suite.source.daily:
-        report_failed_days(context, asset, gate.name, gate.days(), severity)
-    meta = gate.metadata()
+        report_failed_days(context, asset, gate, severity)
     return dg.AssetCheckResult(
         asset_key=asset,
         check_name=gate.name,
@@ -155,12 +141,8 @@ def _result(
         severity=severity,
         description=gate.describe(),
         metadata={
-            "rules": dg.MetadataValue.json(meta["rules"]),
-            "failed_rules": dg.MetadataValue.json(meta["failed_rules"]),
-            "unexpected_count": meta["unexpected_count"],
-            "days_checked": meta["days_checked"],
-            "failed_days": dg.MetadataValue.json(meta["failed_days"]),
-            "examples": dg.MetadataValue.json(meta["examples"]),
+            k: dg.MetadataValue.json(v) if isinstance(v, list | dict) else v
+            for k, v in gate.metadata().items()
         },
     )
 
@@ -184,8 +166,7 @@ def mart_check(table: str, options: AssetOptions) -> dg.AssetChecksDefinition:
     def _check(
         context: dg.AssetCheckExecutionContext, warehouse: DuckDBWarehouse
     ) -> dg.AssetCheckResult:
-        window = context.partition_time_window
-        start, end = window.start.date(), (window.end - timedelta(days=1)).date()
+        start, end = window_dates(context)
         with warehouse.connect() as con:
             outcome = evaluate_mart(con, suite, start, end)
             description = outcome.describe(f"marts.{table} metrics_consistent")
@@ -194,10 +175,8 @@ def mart_check(table: str, options: AssetOptions) -> dg.AssetChecksDefinition:
                 asset=mart_key(table).to_user_string(), source=f"marts.{table}",
                 checked_at=datetime.now(UTC),
             )  # fmt: skip
-        verdicts = Gate("metrics_consistent", f"marts.{table}", [outcome]).days()
-        report_failed_days(
-            context, mart_key(table), "metrics_consistent", verdicts, dg.AssetCheckSeverity.ERROR
-        )
+        gate = Gate("metrics_consistent", f"marts.{table}", [outcome])
+        report_failed_days(context, mart_key(table), gate, dg.AssetCheckSeverity.ERROR)
         return dg.AssetCheckResult(
             passed=outcome.passed,
             description=description,

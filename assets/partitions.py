@@ -14,7 +14,9 @@ def daily_partitions(first_day: date) -> dg.DailyPartitionsDefinition:
     return dg.DailyPartitionsDefinition(start_date=first_day.isoformat(), timezone="UTC")
 
 
-def window_dates(context: dg.AssetExecutionContext) -> tuple[date, date]:
-    """First and last day (inclusive) of the partitions this run materialises."""
+def window_dates(
+    context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext,
+) -> tuple[date, date]:
+    """First and last day (inclusive) of the partitions this run materialises or checks."""
     window = context.partition_time_window
     return window.start.date(), (window.end - timedelta(days=1)).date()

@@ -332,13 +332,11 @@ def _print_headline(paths) -> None:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
-    import dagster as dg
-
-    from pipelines.runner import ensure_dagster_home, ensure_pools
+    from pipelines.runner import ensure_dagster_home, ensure_pools, open_instance
     from productops.ui import launch
 
     home = ensure_dagster_home()
-    with dg.DagsterInstance.get() as instance:  # before the daemon launches any run
+    with open_instance() as instance:  # before the daemon launches any run
         ensure_pools(instance)
     console.print(f"Dagster UI on http://{args.host}:{args.port} (Dagster home {home})")
     console.print(f"[red]{launch(home, args.host, args.port)}[/red]")

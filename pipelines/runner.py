@@ -270,7 +270,7 @@ def open_instance(attempts: int = 5) -> dg.DagsterInstance:
     raise AssertionError("not reached")
 
 
-def ensure_pools(instance: dg.DagsterInstance) -> None:
+def ensure_pools(instance: dg.DagsterInstance, defs: dg.Definitions | None = None) -> None:
     """Give each pool of the definitions its limit row before any step claims a slot.
 
     Dagster creates the row on a pool's first claim; two runs claiming a new pool at
@@ -279,7 +279,7 @@ def ensure_pools(instance: dg.DagsterInstance) -> None:
     to recover in. Created here, one by one, before a run and before the daemon starts, a
     pool that another process created meanwhile is simply there on the next look.
     """
-    defs = current_definitions()
+    defs = defs or current_definitions()
     pools = {p for a in [*(defs.assets or []), *(defs.asset_checks or [])] for p in _pools(a)}
     storage = instance.event_log_storage
     for _ in range(5):
@@ -310,7 +310,7 @@ def _materialise(
     # A table's checks run as one step (a multi-asset check): count steps, not checks.
     check_steps = {c.node_def.name for c in defs.asset_checks if set(c.check_keys) & checks}
     total = len(assets) + len(check_steps)
-    ensure_pools(instance)
+    ensure_pools(instance, defs)
     outcome = RunOutcome(run_id=str(uuid.uuid4()), success=False)
     done = threading.Event()
 

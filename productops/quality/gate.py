@@ -21,6 +21,11 @@ WARNINGS = "quality_warnings"  # the WARN rules: a failure informs
 GATE_SEVERITY = {GATE: "ERROR", WARNINGS: "WARN"}
 
 
+def day_label(day: date | None) -> str:
+    """A day as metadata names it ("all" for a table without days)."""
+    return day.isoformat() if day else "all"
+
+
 @dataclass(frozen=True)
 class DayVerdict:
     day: date | None
@@ -47,6 +52,10 @@ class Gate:
     @property
     def failed(self) -> list[CheckOutcome]:
         return [r for r in self.rules if not r.passed]
+
+    @property
+    def days_checked(self) -> int:
+        return len(self.rules[0].days) if self.rules else 0
 
     def days(self) -> list[DayVerdict]:
         """One verdict per day of the window, naming the rules that failed on it."""
@@ -80,9 +89,11 @@ class Gate:
     def describe(self) -> str:
         """One line per failed rule (its observed value, threshold and days), or a summary."""
         if self.passed:
-            days = len(self.rules[0].days) if self.rules else 0
             names = ", ".join(r.name for r in self.rules)
-            return f"{self.table} {self.name}: {len(self.rules)} rule(s) passed on {days} day(s) ({names})"
+            return (
+                f"{self.table} {self.name}: {len(self.rules)} rule(s) passed on "
+                f"{self.days_checked} day(s) ({names})"
+            )
         return "\n".join(r.describe(f"{self.table} {r.name}") for r in self.failed)
 
     def metadata(self) -> dict[str, Any]:
@@ -93,13 +104,11 @@ class Gate:
                 "threshold": r.threshold,
                 "observed": r.worst.observed if r.worst else None,
                 "unexpected_count": r.unexpected_count,
-                "failed_days": [d.day.isoformat() if d.day else "all" for d in r.failed_days][:31],
+                "failed_days": [day_label(d.day) for d in r.failed_days][:31],
             }
             for r in self.rules
         }
-        failed_days = sorted(
-            {d.day.isoformat() if d.day else "all" for r in self.failed for d in r.failed_days}
-        )
+        failed_days = sorted({day_label(d.day) for r in self.failed for d in r.failed_days})
         examples = [
             {"rule": r.name, **example}
             for r in (self.failed or self.rules)
@@ -109,7 +118,7 @@ class Gate:
             "rules": rules,
             "failed_rules": [r.name for r in self.failed],
             "unexpected_count": sum(r.unexpected_count for r in self.rules),
-            "days_checked": len(self.rules[0].days) if self.rules else 0,
+            "days_checked": self.days_checked,
             "failed_days": failed_days[:31],
             "examples": examples,
         }
