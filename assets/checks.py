@@ -9,18 +9,21 @@ why the rules are folded). The three key marts have one `metrics_consistent` che
 """
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import dagster as dg
+import duckdb
 
 from assets.marts import mart_key
 from assets.options import AssetOptions
 from assets.partitions import window_dates
 from assets.staging import staging_key
+from productops import ledger, overrides
 from productops.quality import engine, results
 from productops.quality.gate import GATE, GATE_SEVERITY, WARNINGS, Gate, gates
 from productops.quality.mart_suites import MART_SUITES, evaluate_mart
 from productops.quality.suites import SUITES, TableSuite
+from productops.staging import days_of
 from resources import DuckDBWarehouse
 
 
@@ -121,10 +124,55 @@ def staging_checks(suite: TableSuite, options: AssetOptions) -> dg.AssetChecksDe
                 asset=staging_key(suite.source).to_user_string(), source=suite.source.name,
                 checked_at=datetime.now(UTC),
             )  # fmt: skip
+            if suite.source.daily:
+                _check_restaged(context, con, warehouse, suite, (start, end))
         for gate in gates(suite.table, {n: outcomes[n] for n in names}).values():
             yield _result(context, suite, gate)
 
     return _checks
+
+
+def _check_restaged(
+    context: dg.AssetCheckExecutionContext,
+    con: duckdb.DuckDBPyConnection,
+    warehouse: DuckDBWarehouse,
+    suite: TableSuite,
+    window: tuple[date, date],
+) -> None:
+    """Evaluate every rule on the earlier days staging re-staged in this run (a file
+    delivered again, a late batch), and record the results.
+
+    A day fixed by a new delivery is trusted again, and its source's marts rebuild it
+    through the change log; a day broken late is held. The run's own verdict stays that
+    of its window: a still-broken earlier day is already in the metrics' view as
+    blocked, and holding today's metrics back for it would hold them hostage.
+    """
+    # Days after the window wait for the run that covers them; a day a person accepted
+    # stays accepted (`productops accept --undo` takes it back), whatever arrives later.
+    unchecked = ledger.unchecked_days(con, suite.source.name)
+    accepted = overrides.accepted_days(con, suite.source.name)
+    days = {d for d in unchecked if d < window[0]} - accepted
+    if days:
+        names = engine.check_names(suite)
+        failed: set[date] = set()
+        for a, b in ledger.day_ranges(days):
+            outcomes = engine.evaluate(con, warehouse.paths, suite, a, b, datetime.now(UTC))
+            described = [(outcomes[n], outcomes[n].describe(f"{suite.table} {n}")) for n in names]
+            results.record(
+                con, described, run_id=context.run.run_id,
+                asset=staging_key(suite.source).to_user_string(), source=suite.source.name,
+                checked_at=datetime.now(UTC),
+            )  # fmt: skip
+            failed |= {d.day for o in outcomes.values() if o.severity == "ERROR"
+                       for d in o.failed_days if d.day is not None}  # fmt: skip
+        held = f"; failed a blocking rule: {ledger.describe(failed)}" if failed else ""
+        context.log.info(
+            f"Checked {len(days)} earlier day(s) of {suite.table} that this run re-staged: "
+            f"{ledger.describe(days)}{held}"
+        )
+    done = (days | accepted | set(days_of(*window))) & unchecked
+    if done:
+        ledger.record_checked(con, suite.source.name, done)
 
 
 def _result(

@@ -20,7 +20,7 @@ from assets.metadata import (
 )
 from assets.options import AssetOptions
 from assets.partitions import window_dates
-from assets.policies import FOLLOW, FRESH_DAILY, GATED
+from assets.policies import COMBINE, FRESH_DAILY, GATED
 from assets.raw import OWNERS
 from assets.staging import staging_key
 from productops import ledger, marts, overrides, sql
@@ -30,7 +30,7 @@ from resources import DuckDBWarehouse, ThemeTaxonomy
 
 # Bump when a mart's SQL changes meaning; the taxonomy's hash is added for the marts
 # that classify themes, so editing config/themes.toml marks them changed in the UI.
-MARTS_CODE_VERSION = "2"
+MARTS_CODE_VERSION = "3"
 
 
 def mart_key(name: str) -> dg.AssetKey:
@@ -69,7 +69,7 @@ HEADLINES: dict[str, str] = {
     "FROM marts.tool_usage_daily WHERE date = ?",
     "data_trust": "SELECT count(*) FILTER (WHERE trusted) AS sources_trusted, "
     "sum(rows_quarantined) AS rows_quarantined FROM marts.data_trust WHERE date = ?",
-    "kpi_daily": "SELECT * EXCLUDE (date) FROM marts.kpi_daily WHERE date = ?",
+    "kpi_daily": "SELECT * EXCLUDE (date, sources_missing) FROM marts.kpi_daily WHERE date = ?",
     "theme_impact": "SELECT nps_points_lost AS top_theme_points_lost, nps_gap AS top_theme_nps_gap "
     "FROM marts.theme_impact WHERE \"window\" = '90d' AND rank = 1 "
     "AND week = date_trunc('week', ?::DATE) LIMIT 1",
@@ -107,7 +107,7 @@ def mart_asset(spec: MartSpec, options: AssetOptions) -> dg.AssetsDefinition:
         pool=options.warehouse_pool,
         code_version=version,
         tags=spec.tags,
-        automation_condition=FOLLOW if spec.name == "data_trust" else GATED,
+        automation_condition=COMBINE if spec.name in marts.COMBINED else GATED,
         freshness_policy=FRESH_DAILY,
     )
     def _mart(
@@ -174,7 +174,9 @@ def _days_to_build(
     reached, seen = ledger.pending_days(con, table, _look_backs(spec))
     built = ledger.built_range(con, table)
     withdrawn = overrides.withdrawn_days(con)
-    late = {d for d in reached if built and built[0] <= d <= built[1]} - window - withdrawn
+    # Up to the run's end: a day a held source left unbuilt is built once it is fixed.
+    late = {d for d in reached if built and built[0] <= d <= max(built[1], end)}
+    late -= window | withdrawn
     return window | late, late, seen
 
 
@@ -254,6 +256,7 @@ SPECS = [
             _dep(NPS, 95),
             _dep(mart_key("nps_comments"), 95),
             _dep(mart_key("feedback_items"), 95),
+            _dep(mart_key("data_trust"), 95),
         ],
         marts.build_theme_impact,
         uses_themes=True,
@@ -290,7 +293,7 @@ def account_voice_asset(options: AssetOptions) -> dg.AssetsDefinition:
 
     @dg.asset(
         key=mart_key("account_voice"),
-        deps=[_dep(NPS), _dep(mart_key("feedback_items"))],
+        deps=[_dep(NPS), _dep(mart_key("feedback_items")), _dep(mart_key("data_trust"))],
         description=(
             "Every signal about one customer account: NPS history and latest answer, 90-day "
             "feedback volume, negativity and top themes. Sources: staging.nps_responses, "
@@ -301,7 +304,7 @@ def account_voice_asset(options: AssetOptions) -> dg.AssetsDefinition:
         kinds={"duckdb", "sql"},
         pool=options.warehouse_pool,
         code_version=MARTS_CODE_VERSION,
-        automation_condition=GATED,
+        automation_condition=COMBINE,
         freshness_policy=FRESH_DAILY,
     )
     def account_voice(

@@ -1,8 +1,10 @@
 """When each layer runs by itself, and how fresh it must be (declarative automation).
 
-Raw ingests on a daily cron; staging follows raw; the metric marts follow staging only
-when every upstream blocking check passed; data_trust and the serving publication
-follow regardless, so that a failure is published as soon as it is known.
+Raw ingests on a daily cron; staging follows raw; a source's metric marts follow its
+staging only when its blocking checks passed; the marts that combine sources (and
+data_trust) and the serving publication follow regardless, the combined marts even while
+a held source's marts are missing for the day, so that one source's failure is
+published as soon as it is known and holds back only that source.
 """
 
 from datetime import timedelta
@@ -14,6 +16,7 @@ DAILY_CRON = "0 3 * * *"  # 03:00 UTC, once the vendors' day is complete
 RAW = dg.AutomationCondition.on_cron(DAILY_CRON)
 FOLLOW = dg.AutomationCondition.eager()
 GATED = dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed()
+COMBINE = FOLLOW.without(~dg.AutomationCondition.any_deps_missing())
 
 # A daily pipeline: a day late is a warning, a day and a half is a failure.
 FRESH_DAILY = dg.FreshnessPolicy.time_window(

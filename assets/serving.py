@@ -1,16 +1,18 @@
 """Serving: the contract's tables published to `data/serving.duckdb` for BI tools."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import dagster as dg
+import duckdb
 
 from assets.marts import MARTS_CODE_VERSION, mart_key
 from assets.options import AssetOptions
 from assets.policies import FOLLOW
 from assets.raw import OWNERS
-from productops import lakehouse
+from productops import held, lakehouse
 from productops.marts import CONTRACT_TABLES, ensure_tables
-from productops.serving import REPUBLISH_TAG, STORAGE_VERSION, publish
+from productops.range_tags import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG
+from productops.serving import FOLLOWS_TAG, REPUBLISH_TAG, STORAGE_VERSION, publish
 from resources import DataFolder, DuckDBWarehouse
 
 
@@ -37,6 +39,25 @@ def _refreshed_in_run(instance: dg.DagsterInstance, run_id: str) -> set[str]:
     return refreshed
 
 
+def _window(run: dg.DagsterRun) -> tuple[date, date]:
+    """The days the run materialised (its range tags, or its one partition), else today."""
+    tags = run.tags
+    start = tags.get(PARTITION_RANGE_START_TAG) or tags.get("dagster/partition")
+    end = tags.get(PARTITION_RANGE_END_TAG) or start
+    if start and end:
+        return date.fromisoformat(start), date.fromisoformat(end)
+    today = datetime.now(UTC).date()
+    return today, today
+
+
+def _previously_held(path) -> dict[str, date]:
+    """source -> held_since in the serving file's current publication."""
+    if not path.exists():
+        return {}
+    with duckdb.connect(str(path), read_only=True) as con:
+        return {h.source: h.since for h in held.published(con)}
+
+
 def serving_assets(options: AssetOptions) -> list[dg.AssetsDefinition]:
     """The publication BI reads and the report built from it."""
 
@@ -46,9 +67,9 @@ def serving_assets(options: AssetOptions) -> list[dg.AssetsDefinition]:
         description=(
             "The serving database BI tools read (data/serving.duckdb): every contract table, "
             "published all at once by building a new file and renaming it into place, plus "
-            "meta.publications. Tables this run did not refresh (the metric marts, when a "
-            "blocking check held them back) are carried over as last published. Source: the "
-            "marts. Grain: one file per publication."
+            "meta.publications and meta.held_sources. A source whose blocking check failed "
+            "keeps its own marts as last published (held); every other table is published "
+            "fresh. Source: the marts. Grain: one file per publication."
         ),
         group_name="serving",
         owners=OWNERS,
@@ -68,21 +89,31 @@ def serving_assets(options: AssetOptions) -> list[dg.AssetsDefinition]:
             refreshed = set(CONTRACT_TABLES)
         else:
             refreshed = _refreshed_in_run(context.instance, context.run.run_id)
+            # The follow-up after a blocking check failed publishes what either run built.
+            if follows := context.run.tags.get(FOLLOWS_TAG):
+                refreshed |= _refreshed_in_run(context.instance, follows)
+        keep = frozenset(CONTRACT_TABLES) - refreshed
         snapshot: int | None = None
         with warehouse.connect() as con:
             ensure_tables(con)
             lake = lakehouse.Lakehouse.from_env()
             if lake:  # one consistent state of a warehouse other workers may be writing
                 snapshot = lake.attach_snapshot(con, "published_snapshot")
+            behind = held.held_sources(
+                con, keep, _window(context.run), _previously_held(warehouse.paths.serving)
+            )
             pub = publish(
                 con,
                 warehouse.paths.serving,
                 run_id=context.run.run_id,
                 published_at=datetime.now(UTC),
                 versions={"code": MARTS_CODE_VERSION, "taxonomy": options.taxonomy_version},
-                keep_previous=frozenset(CONTRACT_TABLES) - refreshed,
+                keep_previous=keep,
+                held=behind,
                 catalog="published_snapshot" if lake else None,
             )
+        for source in pub.held:
+            context.log.warning(source.sentence())
         if pub.kept_from_previous:
             context.log.warning(
                 "Not refreshed in this run, kept as last published: "
@@ -101,6 +132,12 @@ def serving_assets(options: AssetOptions) -> list[dg.AssetsDefinition]:
                     + "\n".join(f"| marts.{t} | {n} |" for t, n in pub.row_counts.items())
                 ),
                 "kept_from_previous": dg.MetadataValue.json(pub.kept_from_previous),
+                "held_sources": dg.MetadataValue.json(
+                    {
+                        h.source: {"since": h.since.isoformat(), "tables": list(h.tables)}
+                        for h in pub.held
+                    }
+                ),
                 **({"ducklake_snapshot": snapshot} if snapshot is not None else {}),
             }
         )

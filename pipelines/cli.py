@@ -128,16 +128,18 @@ def cmd_run(args: argparse.Namespace) -> int:
         console.print(f"[yellow]warning: {warning}[/yellow]")
     if outcome.failed_checks:
         console.print(
-            f"[red]Run {outcome.run_id}: {len(outcome.failed_checks)} blocking check(s) failed, so "
-            "the metric marts were not rebuilt and the serving database keeps its last trusted "
-            "metrics:[/red]"
+            f"[red]Run {outcome.run_id}: {len(outcome.failed_checks)} blocking check(s) failed. "
+            "The failing sources' marts were not rebuilt and stay as last published; the other "
+            "sources' are fresh:[/red]"
         )
         for check in outcome.failed_checks:
             console.print(f"[red]  - {check}[/red]")
         if outcome.trust_run_id:
             console.print(
-                f"marts.data_trust republished with the failures (run {outcome.trust_run_id})."
+                "Published the fresh tables with data_trust and the combined marts "
+                f"(run {outcome.trust_run_id})."
             )
+            _print_held(data_paths())
         return 1
     if not outcome.success:
         console.print(f"[red]Run {outcome.run_id} failed after {took:.1f} s.[/red]")
@@ -307,6 +309,15 @@ def cmd_publish(args: argparse.Namespace) -> int:
     )
 
 
+def _print_held(paths) -> None:
+    """What the latest publication holds back, and what to do about it."""
+    from productops.summary import headline
+
+    found = headline(paths)
+    for held in found.held if found else []:
+        console.print(f"[red]{escape(held.sentence())}[/red]")
+
+
 def _print_headline(paths) -> None:
     from productops.summary import headline
 
@@ -320,15 +331,20 @@ def _print_headline(paths) -> None:
     table.add_column("figure")
     table.add_column("value", justify="right")
     for name, value in f.items():
-        shown = (
-            "-" if value is None else f"{value:,.2f}" if isinstance(value, float) else f"{value:,}"
-        )
+        if isinstance(value, list):
+            shown = ", ".join(value) or "none"
+        elif value is None:
+            shown = "-"
+        else:
+            shown = f"{value:,.2f}" if isinstance(value, float) else f"{value:,}"
         table.add_row(name, shown)
     console.print(table)
     for source in found.silent:
         console.print(f"[yellow]warning: {source} delivered no records on {found.day}.[/yellow]")
     for source, notes in found.untrusted:
         console.print(f"[yellow]{source} is not trusted on {found.day}: {notes}[/yellow]")
+    for held in found.held:
+        console.print(f"[red]{escape(held.sentence())}[/red]")
 
 
 def cmd_ui(args: argparse.Namespace) -> int:

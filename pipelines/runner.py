@@ -22,12 +22,15 @@ import dagster as dg
 from pipelines.definitions import current_definitions
 from productops import permissions
 from productops.config_files import config_file
+from productops.marts import COMBINED
 from productops.range_tags import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG
 from productops.recovery import Recovery, data_folder_lock, recover, run_tags
+from productops.serving import FOLLOWS_TAG
 from productops.settings import data_paths, first_day, settings_file
 
-# Republished after a blocking check failed: built from check results, not from the data.
-TRUST_ASSETS = ("marts/data_trust", "serving/publication", "serving/report")
+# Rebuilt after a blocking check failed, from the trusted source-days (data_trust from
+# the check results), and published with every mart the failure did not hold back.
+FOLLOW_UP = (*(f"marts/{t}" for t in COMBINED), "serving/publication", "serving/report")
 
 
 @dataclass
@@ -38,7 +41,7 @@ class RunOutcome:
     errors: list[str] = field(default_factory=list)
     failed_checks: list[str] = field(default_factory=list)  # blocking checks that failed
     warnings: list[str] = field(default_factory=list)  # WARN checks that failed
-    trust_run_id: str | None = None
+    trust_run_id: str | None = None  # the follow-up run that published around the failure
     recovered: Recovery | None = None  # what earlier, killed runs had left and was repaired
 
 
@@ -332,13 +335,19 @@ def _materialise(
     outcome.success = result.success
     _collect(result, outcome)
     if outcome.failed_checks:
-        trust_keys = resolve_selection(TRUST_ASSETS, graph)
-        if keys is None or set(trust_keys) <= set(keys):
+        follow_up = resolve_selection(FOLLOW_UP, graph)
+        if keys is None or set(follow_up) <= set(keys):
+            # Dagster skipped everything downstream of the failed source in the run,
+            # the combined marts and the publication included: built here from what is
+            # trusted, they publish the other sources' fresh marts beside the held ones.
+            done = {e.asset_key for e in result.get_asset_materialization_events()}
+            todo = [k for k in follow_up if k not in done]
             outcome.trust_run_id = str(uuid.uuid4())
-            trust = _run(job, instance, outcome.trust_run_id, trust_keys, (start, end), log_level)
+            trust = _run(job, instance, outcome.trust_run_id, todo, (start, end), log_level,
+                         {FOLLOWS_TAG: outcome.run_id})  # fmt: skip
             if not trust.success:
                 outcome.errors.append(
-                    f"republishing data_trust failed (run {outcome.trust_run_id})"
+                    f"publishing around the failed checks failed (run {outcome.trust_run_id})"
                 )
     return outcome
 

@@ -110,11 +110,14 @@ _UNTRUSTED = """
                   AND NOT contains(coalesce(notes, ''), 'could not be read')) AS bad
         FROM t
     )
-    SELECT 'untrusted:' || source || ':' || date, 'source_untrusted', date,
-           format('Source {} is not trusted on {}: {}', source, date, coalesce(notes, '')),
-           checks_failed::DOUBLE
-    FROM (SELECT *, lag(bad) OVER (PARTITION BY source ORDER BY date) AS was_bad FROM judged)
-    WHERE bad AND NOT coalesce(was_bad, false) AND date > ? AND date <= ?
+    SELECT 'untrusted:' || j.source || ':' || j.date, 'source_untrusted', j.date,
+           format('Source {} is not trusted on {}: {}', j.source, j.date, coalesce(j.notes, ''))
+           || coalesce(format(' Held back since {}: {} stay as last published.',
+                              h.held_since, array_to_string(h.held_tables, ', ')), ''),
+           j.checks_failed::DOUBLE
+    FROM (SELECT *, lag(bad) OVER (PARTITION BY source ORDER BY date) AS was_bad FROM judged) j
+    LEFT JOIN (HELD_SOURCES) h ON h.source = j.source AND h.held_since <= j.date
+    WHERE j.bad AND NOT coalesce(j.was_bad, false) AND j.date > ? AND j.date <= ?
 """.replace("EMPTY_BELOW", str(EMPTY_DAY_ORDINARY_BELOW))
 _RENEWALS = """
     SELECT 'renewal:' || tool || ':' || renewal_date, 'licence_renewal', min(date),
@@ -134,7 +137,18 @@ def detect(con: duckdb.DuckDBPyConnection, after: date | None, through: date) ->
     """The events of the published days after `after` (all, when None) through `through`."""
     since = after or date(1970, 1, 1)
     found = []
-    for query in KINDS:
+    # Which tables the publication holds back (a serving file from before 0.6.0 has none).
+    has_held = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'meta' "
+        "AND table_name = 'held_sources'"
+    ).fetchall()[0][0]
+    held = (
+        "SELECT source, held_since, held_tables FROM meta.held_sources"
+        if has_held
+        else "SELECT NULL::VARCHAR AS source, NULL::DATE AS held_since, "
+        "NULL::VARCHAR[] AS held_tables WHERE false"
+    )
+    for query in (q.replace("HELD_SOURCES", held) for q in KINDS):
         for key, kind, day, sentence, figure in con.execute(query, [since, through]).fetchall():
             found.append(Alert(key, kind, day, sentence, figure))
     return sorted(found, key=lambda a: (a.day, a.kind, a.key))

@@ -214,6 +214,9 @@ TABLES: tuple[Table, ...] = (
             _c("negative_feedback_share_90d", "DOUBLE", "Share of those with negative sentiment."),
             _c("top_themes_90d", "VARCHAR[]", "The account's most frequent themes, 90 days."),
             _c("last_signal_at", "TIMESTAMP", "The account's latest response or feedback (UTC)."),
+            _c("sources_missing", "VARCHAR[]",
+               "(v3) nps or feedback when not trusted on the table's latest day: the row is "
+               "built from their trusted days only."),
             PUBLISHED_AT,
         ),
     ),
@@ -232,7 +235,8 @@ TABLES: tuple[Table, ...] = (
                "Hours between the newest record and the publication of the day."),
             _c("trusted", "BOOLEAN",
                "No blocking check failed, fresh enough, and at least one record for a daily "
-               "source."),
+               "source; for licences (v3), an inventory has arrived: a source that never "
+               "delivered is not trusted."),
             _c("notes", "VARCHAR",
                "What failed, that nothing arrived, or who accepted a failed day and why."),
             PUBLISHED_AT,
@@ -244,17 +248,27 @@ TABLES: tuple[Table, ...] = (
         "`date`.",
         (
             DATE,
-            _c("nps_28d", "DOUBLE", "NPS over the 28 days ending `date`, all customers."),
+            _c("nps_28d", "DOUBLE",
+               "NPS over the 28 days ending `date`, all customers. NULL (v3) when nps is not "
+               "trusted that day, as every figure below is when its source is not."),
             _c("nps_responses_28d", "INTEGER", "Responses in those 28 days."),
             _c("feedback_items", "INTEGER", "Feedback items that day."),
             _c("negative_feedback_share", "DOUBLE", "Share of them with negative sentiment."),
             _c("social_mentions", "INTEGER", "Social mentions that day, all platforms."),
             _c("social_net_sentiment", "DOUBLE", "(positive - negative) / mentions that day."),
-            _c("tool_active_users", "INTEGER", "People active in any tool that day."),
-            _c("licence_utilisation", "DOUBLE", "Seat-weighted utilisation over all tools."),
+            _c("tool_active_users", "INTEGER", "People active in any tool that day (tool_usage)."),
+            _c("licence_utilisation", "DOUBLE",
+               "Seat-weighted utilisation over all tools (licences and tool_usage)."),
             _c("sources_trusted", "INTEGER", "How many of the five sources are trusted that day."),
+            _c("sources_missing", "VARCHAR[]",
+               "(v3) The sources not trusted that day (data_trust), sorted; their figures "
+               "in the row are NULL. Empty when all five are trusted; all five for a day "
+               "data_trust has not built."),
             PUBLISHED_AT,
         ),
+        notes="(v3) Built every day from the trusted sources: a source not trusted on a day "
+        "(a failed blocking check, nothing arrived, stale) gives NULL figures that day, "
+        "never 0 and never an earlier day's figure, and is named in sources_missing.",
     ),
     Table(
         "marts.theme_impact",
@@ -288,6 +302,9 @@ TABLES: tuple[Table, ...] = (
             _c("is_partial_period", "BOOLEAN",
                "The data covers the period only in part (the current week; a 90-day window "
                "that starts before the first response)."),
+            _c("sources_missing", "VARCHAR[]",
+               "(v3) nps or feedback when one of the period's days (to the week's Sunday) "
+               "was not trusted: the row's figures leave those days out."),
             PUBLISHED_AT,
         ),
         notes="Method: a theme's cost is the NPS its detractors take away, 100 x detractors "
@@ -306,11 +323,34 @@ TABLES: tuple[Table, ...] = (
             _c("run_id", "VARCHAR", "The Dagster run that published it."),
             _c("row_counts", "VARCHAR", "Rows per table, as JSON."),
             _c("kept_from_previous", "VARCHAR[]",
-               "Tables kept from the previous publication (their mart failed a check)."),
+               "Tables held: kept as the previous publication had them, because a source they "
+               "are built from failed a blocking check (or the run did not rebuild them)."),
             _c("code_version", "VARCHAR", "The marts' code version."),
             _c("taxonomy_version", "VARCHAR", "Hash of the theme taxonomy used."),
             _c("storage_version", "VARCHAR", "The DuckDB storage version of the file."),
+            _c("fresh_tables", "VARCHAR[]",
+               "(v3) Tables published fresh from this run's warehouse."),
+            _c("held_reasons", "VARCHAR",
+               "(v3) Why each held table is held, as JSON: {table: reason}."),
         ),
+    ),
+    Table(
+        "meta.held_sources",
+        "which sources are held back, since when, and what to do",
+        "`source`: one row per source the latest publication holds back (none when all "
+        "are fresh).",
+        (
+            _c("source", "VARCHAR", "nps, feedback, social, tool_usage or licences."),
+            _c("held_since", "DATE",
+               "The first day the source failed a blocking check, in the run that started "
+               "holding it back."),
+            _c("held_tables", "VARCHAR[]", "Its tables kept as last published."),
+            _c("failed_checks", "VARCHAR[]", "The blocking checks that failed."),
+            _c("what_to_do", "VARCHAR",
+               "Fix the file and drop it again, or accept the day: the commands."),
+        ),
+        notes="(v3) A source's own marts wait for its own blocking checks only: while one "
+        "fails they stay as last published, and every other table is published fresh.",
     ),
 )
 # fmt: on
@@ -359,6 +399,14 @@ DEFINITIONS = """\
 - **Partial period** *(v2)*: a week (or a 28- or 90-day window) that the data covers only
   in part is marked, and left out of baselines and period-on-period changes.
 - A metric whose denominator is zero is NULL.
+- **Held source** *(v3)*: a source whose blocking check failed in a run. Its own tables
+  (nps: nps_daily, nps_comments; feedback: feedback_themes_weekly; social:
+  social_sentiment_daily; tool_usage: tool_usage_daily, tool_licences; licences:
+  tool_licences) stay as last published until the day is fixed or accepted; every
+  other table is published fresh, and the tables that combine sources (kpi_daily,
+  theme_impact, account_voice, data_trust) are built from the trusted source-days and
+  name in `sources_missing` the sources a row lacks. `meta.held_sources` says which
+  sources are held, since when, and what to do.
 """
 
 

@@ -33,6 +33,7 @@ CREATE TABLE IF NOT EXISTS ops.day_changes (
     change_id BIGINT, table_name VARCHAR, date DATE, changed_at TIMESTAMP DEFAULT current_timestamp);
 CREATE TABLE IF NOT EXISTS ops.consumed (consumer VARCHAR, upstream VARCHAR, change_id BIGINT);
 CREATE TABLE IF NOT EXISTS ops.built_range (table_name VARCHAR, first_day DATE, last_day DATE);
+CREATE TABLE IF NOT EXISTS ops.unchecked_days (source VARCHAR, date DATE);
 """
 
 
@@ -125,6 +126,28 @@ def pending_days(
             days.update(day + timedelta(days=k) for k in range(look_back + 1))
             seen[table] = max(seen.get(table, 0), change_id)
     return days, seen
+
+
+def record_unchecked(con: duckdb.DuckDBPyConnection, source: str, days: Iterable[date]) -> None:
+    """Within the caller's transaction: staging re-staged these days of `source` outside
+    its run's window (a late batch, a file delivered again): its checks evaluate them
+    next, so that a fixed day is trusted again and a day broken late is held."""
+    con.execute(
+        "INSERT INTO ops.unchecked_days SELECT ?, unnest(?::DATE[])", [source, sorted(days)]
+    )
+
+
+def unchecked_days(con: duckdb.DuckDBPyConnection, source: str) -> set[date]:
+    ensure(con)
+    rows = con.execute("SELECT DISTINCT date FROM ops.unchecked_days WHERE source = ?", [source])
+    return {d for (d,) in rows.fetchall()}
+
+
+def record_checked(con: duckdb.DuckDBPyConnection, source: str, days: Iterable[date]) -> None:
+    con.execute(
+        "DELETE FROM ops.unchecked_days WHERE source = ? AND list_contains(?::DATE[], date)",
+        [source, sorted(days)],
+    )
 
 
 def record_consumed(con: duckdb.DuckDBPyConnection, consumer: str, seen: dict[str, int]) -> None:

@@ -65,18 +65,19 @@ DDL = {
     "account_voice": """account_id VARCHAR, plan VARCHAR, region VARCHAR, nps_responses INTEGER,
         latest_score INTEGER, latest_category VARCHAR, latest_response_at TIMESTAMP,
         feedback_items_90d INTEGER, negative_feedback_share_90d DOUBLE,
-        top_themes_90d VARCHAR[], last_signal_at TIMESTAMP""",
+        top_themes_90d VARCHAR[], last_signal_at TIMESTAMP, sources_missing VARCHAR[]""",
     "theme_impact": """week DATE, "window" VARCHAR, theme VARCHAR,
         nps_responses_mentioning INTEGER, nps_mentioning DOUBLE, nps_not_mentioning DOUBLE,
         nps_gap DOUBLE, nps_gap_margin_of_error DOUBLE, nps_points_lost DOUBLE, tickets INTEGER,
         accounts_affected INTEGER, plans_affected VARCHAR[], rank INTEGER,
-        is_partial_period BOOLEAN""",
+        is_partial_period BOOLEAN, sources_missing VARCHAR[]""",
     "data_trust": """date DATE, source VARCHAR, rows_loaded INTEGER, rows_quarantined INTEGER,
         checks_run INTEGER, checks_failed INTEGER, freshness_hours DOUBLE, trusted BOOLEAN,
         notes VARCHAR""",
     "kpi_daily": """date DATE, nps_28d DOUBLE, nps_responses_28d INTEGER, feedback_items INTEGER,
         negative_feedback_share DOUBLE, social_mentions INTEGER, social_net_sentiment DOUBLE,
-        tool_active_users INTEGER, licence_utilisation DOUBLE, sources_trusted INTEGER""",
+        tool_active_users INTEGER, licence_utilisation DOUBLE, sources_trusted INTEGER,
+        sources_missing VARCHAR[]""",
 }
 # The tables BI may rely on (docs/contract.md); the others are internal to the warehouse.
 CONTRACT_TABLES = (
@@ -84,6 +85,26 @@ CONTRACT_TABLES = (
     "tool_usage_daily", "tool_licences", "account_voice", "data_trust", "kpi_daily",
     "theme_impact",
 )  # fmt: skip
+
+
+# The sources each contract mart is built from. A mart of one source (or of the licence
+# inventory and the tool usage it is measured against) waits for its sources' blocking
+# checks and is held, as last published, while one fails; the marts that combine
+# sources are rebuilt whatever happens, from the trusted source-days only, and say in
+# `sources_missing` which sources a row lacks.
+MART_SOURCES: dict[str, tuple[str, ...]] = {
+    "nps_daily": ("nps",),
+    "nps_comments": ("nps",),
+    "feedback_themes_weekly": ("feedback",),
+    "social_sentiment_daily": ("social",),
+    "tool_usage_daily": ("tool_usage",),
+    "tool_licences": ("licences", "tool_usage"),
+    "account_voice": ("nps", "feedback"),
+    "theme_impact": ("nps", "feedback"),
+    "data_trust": ("nps", "feedback", "social", "tool_usage", "licences"),
+    "kpi_daily": ("nps", "feedback", "social", "tool_usage", "licences"),
+}
+COMBINED = ("data_trust", "kpi_daily", "theme_impact", "account_voice")
 
 
 @dataclass(frozen=True)
@@ -104,6 +125,9 @@ TRUSTED = {
     "tool_usage": "tool_events",
     "licences": "tool_licences",
 }
+
+
+TRUSTED_MARTS = {"nps_comments": "nps", "feedback_items": "feedback"}
 
 
 # The statistics of the contract's definitions, as SQL macros (tested in test_statistics).
@@ -157,6 +181,15 @@ def prepare(con: duckdb.DuckDBPyConnection, taxonomy: Taxonomy) -> None:
         keep = f"date NOT IN ({blocked})" if source != "licences" else f"NOT EXISTS ({blocked})"
         con.execute(
             f"CREATE OR REPLACE TEMP VIEW trusted_{table} AS SELECT * FROM staging.{table} WHERE {keep}"
+        )
+    # The per-item marts that the combined marts read, without the blocked days: a day
+    # built from good data and then delivered again broken keeps its old rows there
+    # (held), and those must not reach a combined mart under the new delivery's trust.
+    for table, source in TRUSTED_MARTS.items():
+        _ensure(con, table)
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW trusted_{table} AS SELECT * FROM marts.{table} "
+            f"WHERE date NOT IN (SELECT date FROM quality.blocked_days WHERE source = '{source}')"
         )
     con.execute(taxonomy.macro_sql())
     con.execute(LABEL_MACRO)
@@ -454,7 +487,11 @@ def build_theme_impact(con: duckdb.DuckDBPyConnection, w: Window) -> int:
     detractors costs half the detractor share. The gap's margin is that of a
     difference of two independent adjusted-Wald estimates. `other` (no theme) is left
     out: it is nothing one can fix. Rebuilds every week the window touches.
+
+    Built from the trusted source-days only; `sources_missing` names nps or feedback
+    when a day of the period was untrusted (`data_trust`), and its figures leave it out.
     """
+    _ensure(con, "data_trust")
     first = w.start - timedelta(days=w.start.weekday())
     last = w.end - timedelta(days=w.end.weekday())
     select = """
@@ -471,7 +508,7 @@ def build_theme_impact(con: duckdb.DuckDBPyConnection, w: Window) -> int:
     responses AS (
         SELECT r.date, r.response_id, r.category, r.plan, r.account_id, c.themes
         FROM trusted_nps_responses r
-        LEFT JOIN marts.nps_comments c ON c.response_id = r.response_id AND c.date = r.date
+        LEFT JOIN trusted_nps_comments c ON c.response_id = r.response_id AND c.date = r.date
         WHERE r.date BETWEEN ?::DATE - 89 AND ?::DATE + 6
     ),
     in_period AS (
@@ -501,9 +538,16 @@ def build_theme_impact(con: duckdb.DuckDBPyConnection, w: Window) -> int:
                list(DISTINCT f.plan) FILTER (f.plan IS NOT NULL) AS plans
         FROM periods p
         JOIN (SELECT date, account_id, plan, unnest(list_distinct(themes)) AS theme
-              FROM marts.feedback_items WHERE date BETWEEN ?::DATE - 89 AND ?::DATE + 6) f
+              FROM trusted_feedback_items WHERE date BETWEEN ?::DATE - 89 AND ?::DATE + 6) f
           ON f.date BETWEEN p.p_start AND p.p_end
         WHERE f.theme <> 'other' GROUP BY ALL
+    ),
+    missing AS (
+        SELECT p.week, p."window", list_sort(list(DISTINCT t.source)) AS sources
+        -- To the week's end: a period stops at the newest trusted response, and the
+        -- untrusted days after it are what the row lacks.
+        FROM periods p JOIN marts.data_trust t ON t.date BETWEEN p.p_start AND p.week + 6
+        WHERE NOT t.trusted AND t.source IN ('nps', 'feedback') GROUP BY ALL
     ),
     joined AS (
         SELECT p.week, p."window", coalesce(m.theme, t.theme) AS theme, p.is_partial_period,
@@ -513,10 +557,12 @@ def build_theme_impact(con: duckdb.DuckDBPyConnection, w: Window) -> int:
                list_distinct(flatten([coalesce(m.accounts, []), coalesce(t.accounts, [])]))
                    AS accounts,
                list_sort(list_distinct(flatten([coalesce(m.plans, []), coalesce(t.plans, [])])))
-                   AS plans_affected
+                   AS plans_affected,
+               coalesce(s.sources, []) AS sources_missing
         FROM mentions m FULL JOIN tickets t USING (week, "window", theme)
         JOIN periods p ON p.week = coalesce(m.week, t.week) AND p."window" = coalesce(m."window", t."window")
         LEFT JOIN totals x ON x.week = p.week AND x."window" = p."window"
+        LEFT JOIN missing s ON s.week = p.week AND s."window" = p."window"
     ),
     scored AS (
         SELECT *, nps(p_m, d_m, n_m) AS nps_m, nps(p_o, d_o, n_o) AS nps_o,
@@ -532,7 +578,7 @@ def build_theme_impact(con: duckdb.DuckDBPyConnection, w: Window) -> int:
            plans_affected,
            rank() OVER (PARTITION BY week, "window" ORDER BY points_lost DESC, tickets DESC)
                AS rank,
-           is_partial_period
+           is_partial_period, sources_missing
     FROM scored
     """
     params = [first, last, first, last, first, last]
@@ -671,9 +717,11 @@ def build_tool_licences(con: duckdb.DuckDBPyConnection, w: Window) -> int:
 
 
 def build_account_voice(con: duckdb.DuckDBPyConnection) -> int:
-    """One row per account, as of the latest day in staging (90-day signals)."""
+    """One row per account, as of the latest day of feedback (90-day signals), from the
+    trusted source-days; `sources_missing` names nps or feedback when untrusted that day."""
+    _ensure(con, "data_trust")
     select = """
-    WITH as_of AS (SELECT max(date) AS d FROM marts.feedback_items),
+    WITH as_of AS (SELECT max(date) AS d FROM trusted_feedback_items),
     nps AS (
         SELECT account_id, count(*) AS nps_responses,
                arg_max(score, responded_at) AS latest_score,
@@ -686,25 +734,31 @@ def build_account_voice(con: duckdb.DuckDBPyConnection) -> int:
         SELECT account_id, count(*) AS feedback_items_90d,
                avg((sentiment_label = 'negative')::INTEGER) AS negative_feedback_share_90d,
                max(created_at) AS last_feedback_at, arg_max(plan, created_at) AS plan
-        FROM marts.feedback_items, as_of
+        FROM trusted_feedback_items, as_of
         WHERE account_id IS NOT NULL AND date > as_of.d - 90 GROUP BY ALL
     ),
     th AS (
         SELECT account_id, list(theme ORDER BY n DESC, theme)[1:3] AS top_themes_90d
         FROM (SELECT account_id, theme, count(*) AS n
               FROM (SELECT account_id, unnest(themes) AS theme
-                    FROM marts.feedback_items, as_of
+                    FROM trusted_feedback_items, as_of
                     WHERE account_id IS NOT NULL AND date > as_of.d - 90)
               GROUP BY ALL)
         GROUP BY ALL
+    ),
+    missing AS (
+        SELECT coalesce(list_sort(list(DISTINCT t.source)), []) AS sources
+        FROM marts.data_trust t, as_of
+        WHERE t.date = as_of.d AND NOT t.trusted AND t.source IN ('nps', 'feedback')
     )
     SELECT coalesce(n.account_id, f.account_id) AS account_id,
            coalesce(n.plan, f.plan) AS plan, n.region,
            coalesce(n.nps_responses, 0) AS nps_responses, n.latest_score, n.latest_category,
            n.latest_response_at, coalesce(f.feedback_items_90d, 0) AS feedback_items_90d,
            f.negative_feedback_share_90d, coalesce(th.top_themes_90d, []) AS top_themes_90d,
-           greatest(n.latest_response_at, f.last_feedback_at) AS last_signal_at
-    FROM nps n FULL JOIN fb f USING (account_id) LEFT JOIN th USING (account_id)
+           greatest(n.latest_response_at, f.last_feedback_at) AS last_signal_at,
+           missing.sources AS sources_missing
+    FROM nps n FULL JOIN fb f USING (account_id) LEFT JOIN th USING (account_id), missing
     """
     return _replace(con, "account_voice", select, [], where="true")
 
@@ -744,8 +798,8 @@ def build_data_trust(
     was when this run published the day (`now`) for today and yesterday, the days a daily
     run publishes; for older days it is measured at the day's close, so rebuilding the
     past gives the same table. A source is trusted on a day when no blocking check
-    failed, it was fresh enough and, for a daily source, at least one record arrived:
-    absence is not trust.
+    failed, it was fresh enough and at least one record arrived (for the licence
+    inventory, ever): absence is not trust.
     """
     checks = checks or CHECKS_PER_DAY
     daily = [
@@ -779,9 +833,11 @@ def build_data_trust(
         SELECT b.*,
                -- Measured when the day closed (or now, for today), so past days rebuild the
                -- same; an inventory delivered after a day counts as fresh for it.
-               greatest(date_diff('second', newest,
+               -- greatest() skips NULLs: without the CASE, a source with no record at all
+               -- would be 0 hours old, and fresh.
+               CASE WHEN newest IS NOT NULL THEN greatest(date_diff('second', newest,
                    CASE WHEN b.date >= ?::TIMESTAMP::DATE - 1 THEN ?::TIMESTAMP
-                        ELSE (b.date + 1)::TIMESTAMP END), 0) / 3600.0 AS freshness_hours,
+                        ELSE (b.date + 1)::TIMESTAMP END), 0) / 3600.0 END AS freshness_hours,
                CASE b.source {limits} END AS limit_hours
         FROM base b
     )
@@ -789,14 +845,16 @@ def build_data_trust(
            coalesce(c.checks_run, 0) AS checks_run, coalesce(c.checks_failed, 0) AS checks_failed,
            round(t.freshness_hours, 2) AS freshness_hours,
            coalesce(c.blocking_failed, 0) = 0 AND coalesce(t.freshness_hours <= t.limit_hours, false)
-               AND (t.source = 'licences' OR t.rows_loaded > 0) AND t.rejected IS NULL AS trusted,
+               AND t.rows_loaded > 0 AND t.rejected IS NULL AS trusted,
            nullif(concat_ws('; ',
                c.notes,
                CASE WHEN t.source <> 'licences' AND t.rows_loaded = 0
-                    THEN 'no records arrived for this day' END,
+                    THEN 'no records arrived for this day'
+                    WHEN t.rows_loaded = 0 THEN 'no licence inventory has arrived' END,
                CASE WHEN t.rejected IS NOT NULL
                     THEN 'landing file(s) could not be read: ' || left(t.rejected, 400) END,
-               CASE WHEN t.freshness_hours IS NULL THEN 'no records in the last 7 days'
+               CASE WHEN t.freshness_hours IS NULL AND t.source <> 'licences'
+                    THEN 'no records in the last 7 days'
                     WHEN t.freshness_hours > t.limit_hours
                     THEN format('stale: newest record {{}} h old (limit {{}} h)',
                                 round(t.freshness_hours, 1), t.limit_hours) END,
@@ -812,18 +870,37 @@ def build_data_trust(
 
 
 def build_kpi_daily(con: duckdb.DuckDBPyConnection, w: Window) -> int:
+    """One row per day from the other marts, each source's figures only where
+    `data_trust` trusts that source on the day: NULL otherwise (never a zero, never an
+    older day's figure), and the row's `sources_missing` names it. A day `data_trust`
+    has not built lacks every source."""
+    _ensure(con, "data_trust")
+    sources = "', '".join(FRESHNESS_LIMIT_HOURS)
     select = f"""
+    WITH trust AS (
+        SELECT date, count(*) FILTER (trusted) AS trusted,
+               list_sort(list(source) FILTER (NOT trusted)) AS missing,
+               {", ".join(f"bool_or(trusted) FILTER (source = '{s}') AS {s}" for s in FRESHNESS_LIMIT_HOURS)}
+        FROM marts.data_trust WHERE date BETWEEN ? AND ? GROUP BY ALL
+    )
     SELECT cal.date,
-           n.nps_28d, coalesce(n.responses_28d, 0) AS nps_responses_28d,
-           coalesce(f.items, 0) AS feedback_items, f.negative_share AS negative_feedback_share,
-           coalesce(s.mentions, 0) AS social_mentions, s.net_sentiment AS social_net_sentiment,
-           coalesce(u.users, 0) AS tool_active_users, l.utilisation AS licence_utilisation,
-           coalesce(t.trusted, 0) AS sources_trusted
+           CASE WHEN t.nps THEN n.nps_28d END AS nps_28d,
+           CASE WHEN t.nps THEN coalesce(n.responses_28d, 0) END AS nps_responses_28d,
+           CASE WHEN t.feedback THEN coalesce(f.items, 0) END AS feedback_items,
+           CASE WHEN t.feedback THEN f.negative_share END AS negative_feedback_share,
+           CASE WHEN t.social THEN coalesce(s.mentions, 0) END AS social_mentions,
+           CASE WHEN t.social THEN s.net_sentiment END AS social_net_sentiment,
+           CASE WHEN t.tool_usage THEN coalesce(u.users, 0) END AS tool_active_users,
+           CASE WHEN t.licences AND t.tool_usage THEN l.utilisation END AS licence_utilisation,
+           coalesce(t.trusted, 0) AS sources_trusted,
+           CASE WHEN t.date IS NULL THEN ['{sources}'] ELSE coalesce(t.missing, []) END
+               AS sources_missing
     FROM ({_calendar()}) cal
+    LEFT JOIN trust t ON t.date = cal.date
     LEFT JOIN marts.nps_daily n ON n.date = cal.date AND n.segment = 'all'
     LEFT JOIN (SELECT date, count(*) AS items,
                       avg((sentiment_label = 'negative')::INTEGER) AS negative_share
-               FROM marts.feedback_items WHERE date BETWEEN ? AND ? GROUP BY ALL) f
+               FROM trusted_feedback_items WHERE date BETWEEN ? AND ? GROUP BY ALL) f
            ON f.date = cal.date
     LEFT JOIN marts.social_sentiment_daily s ON s.date = cal.date AND s.platform = 'all'
     LEFT JOIN (SELECT date, count(DISTINCT user_key) AS users FROM trusted_tool_events
@@ -834,9 +911,6 @@ def build_kpi_daily(con: duckdb.DuckDBPyConnection, w: Window) -> int:
                                  AS utilisation
                FROM marts.tool_licences WHERE date BETWEEN ? AND ? GROUP BY ALL) l
            ON l.date = cal.date
-    LEFT JOIN (SELECT date, count(*) FILTER (trusted) AS trusted FROM marts.data_trust
-               WHERE date BETWEEN ? AND ? GROUP BY ALL) t
-           ON t.date = cal.date
     """
     params = [w.start, w.end] * 5
     return _replace(con, "kpi_daily", select, params, where_params=[w.start, w.end])

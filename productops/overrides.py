@@ -89,6 +89,19 @@ def accept(
     return Accepted(source, day, failed)
 
 
+def accepted_days(con: duckdb.DuckDBPyConnection, source: str) -> set[date]:
+    """The days of `source` whose latest check results are a person's acceptance."""
+    con.execute(RESULTS_DDL)
+    return {
+        d
+        for (d,) in con.execute(
+            "SELECT DISTINCT partition FROM quality.latest_results "
+            "WHERE source = ? AND starts_with(run_id, ?) AND partition IS NOT NULL",
+            [source, ACCEPTED],
+        ).fetchall()
+    }
+
+
 def undo_accept(
     con: duckdb.DuckDBPyConnection, source: str, day: date, *, by: str, now: datetime
 ) -> Accepted:

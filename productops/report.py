@@ -25,7 +25,7 @@ import duckdb
 import polars as pl
 import vl_convert
 
-from productops import alerts, sql
+from productops import alerts, held, sql
 from productops.permissions import private_umask
 
 WIDTH, HEIGHT = 720, 220
@@ -523,6 +523,9 @@ def build_report(serving: Path, out_dir: Path) -> Report:
         if day is None:
             raise ValueError(f"{serving} has no published days yet: run the pipeline first")
         report = Report(day, out_dir / f"productops-{day.isoformat()}.html")
+        behind = held.published(con)
+        if behind:  # first: what the numbers below do not include yet
+            report.sections.append(Section("Held back", [h.sentence() for h in behind], ""))
         report.sections += [_fix_first_section(con), _seats_section(con), _alerts_section(con, day)]
         since = day - timedelta(days=CHART_DAYS - 1)
         for build in (_nps_section, _themes_section, _social_section, _tools_section,

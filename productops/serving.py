@@ -12,13 +12,14 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
 import duckdb
 
 from productops import contract
+from productops.held import HELD_COLUMNS, Held, reasons
 from productops.marts import CONTRACT_TABLES
 from productops.permissions import serving_mode
 from productops.quoting import literal
@@ -29,6 +30,9 @@ from productops.sql import table_columns
 STORAGE_VERSION = "v1.0.0"
 # A run tagged with this (value "all") publishes every table from the warehouse.
 REPUBLISH_TAG = "productops/republish"
+# A run that finishes another (the follow-up after a blocking check failed) carries this
+# tag with the other run's id: a table either of them refreshed is fresh.
+FOLLOWS_TAG = "productops/follows"
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,7 @@ class Publication:
     path: Path
     row_counts: dict[str, int]
     kept_from_previous: list[str] = field(default_factory=list)
+    held: list[Held] = field(default_factory=list)
 
 
 # A cell a spreadsheet would run as a formula (CSV export, Excel's ODBC import): it
@@ -97,13 +102,15 @@ def publish(
     published_at: datetime,
     versions: dict[str, str],
     keep_previous: frozenset[str] = frozenset(),
+    held: list[Held] | None = None,
     catalog: str | None = None,
 ) -> Publication:
     """Publish every contract table from the warehouse (`con`) to `target`, atomically.
 
     Tables named in `keep_previous` are carried over from the current serving file as
     they were last published (their `_published_at` unchanged): how untrusted data is
-    kept out of BI while the rest is refreshed. `catalog` is the attached database to
+    kept out of BI while the rest is refreshed; `held` says which sources are behind
+    that and is published as `meta.held_sources`. `catalog` is the attached database to
     read the marts from (a DuckLake snapshot), by default the connection's own.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -111,6 +118,12 @@ def publish(
     tmp = target.with_name(f".{target.name}.{publication_id[:8]}.tmp")
     previous = _previous_tables(target)
     keep = sorted(t for t in keep_previous if t in previous)
+    # A table never published before cannot be kept: it is published, and not held.
+    held = [
+        replace(h, tables=kept)
+        for h in held or []
+        if (kept := tuple(t for t in h.tables if t in keep))
+    ]
     at = published_at.replace(tzinfo=None)
     counts: dict[str, int] = {}
     con.execute(f"ATTACH {literal(tmp)} AS pub (STORAGE_VERSION '{STORAGE_VERSION}')")
@@ -133,8 +146,15 @@ def publish(
             """CREATE TABLE pub.meta.publications (
                    publication_id VARCHAR, published_at TIMESTAMP, run_id VARCHAR,
                    row_counts VARCHAR, kept_from_previous VARCHAR[], code_version VARCHAR,
-                   taxonomy_version VARCHAR, storage_version VARCHAR)"""
+                   taxonomy_version VARCHAR, storage_version VARCHAR, fresh_tables VARCHAR[],
+                   held_reasons VARCHAR)"""
         )
+        con.execute(f"CREATE TABLE pub.meta.held_sources ({HELD_COLUMNS})")
+        for h in held:
+            con.execute(
+                "INSERT INTO pub.meta.held_sources VALUES (?, ?, ?, ?, ?)",
+                [h.source, h.since, list(h.tables), list(h.failed_checks), h.what_to_do],
+            )
         if "prev" in [
             r[0] for r in con.execute("SELECT database_name FROM duckdb_databases()").fetchall()
         ]:
@@ -149,10 +169,12 @@ def publish(
             con.execute("DETACH prev")
         _comment(con)
         con.execute(
-            "INSERT INTO pub.meta.publications VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO pub.meta.publications VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 publication_id, at, run_id, json.dumps(counts, sort_keys=True), keep,
                 versions.get("code", ""), versions.get("taxonomy", ""), STORAGE_VERSION,
+                [t for t in CONTRACT_TABLES if t not in keep],
+                json.dumps(reasons(held, keep), sort_keys=True),
             ],
         )  # fmt: skip
         con.execute("CHECKPOINT pub")
@@ -163,4 +185,4 @@ def publish(
         os.fsync(f.fileno())
     os.chmod(tmp, serving_mode())  # private unless the team opened it on purpose
     os.replace(tmp, target)
-    return Publication(publication_id, published_at, target, counts, keep)
+    return Publication(publication_id, published_at, target, counts, keep, held)

@@ -442,6 +442,8 @@ def build_staging(
             )
         if days:
             ledger.record_changes(con, staging_table, days)
+        if late:
+            ledger.record_unchecked(con, source.name, late)
     raw_rows = con.execute(f"SELECT count(*) FROM ({raw_relation(files)})").fetchone()[0]
     counts = dict(
         con.execute("SELECT coalesce(_rule, ''), count(*) FROM window_rows GROUP BY ALL").fetchall()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from productops import lakehouse, sql
+from productops.held import Held
+from productops.held import published as held_sources
 from productops.settings import DataPaths, pii_salt
 from productops.sources import SOURCES
 from productops.staging import parquet_row_count, raw_files, reconcile
@@ -62,6 +64,7 @@ class Headline:
     untrusted: list[tuple[str, str]]  # (source, notes) not trusted on that day
     silent: list[str]  # daily sources with no records that day
     published: str = ""  # when and by which run the serving file was last published
+    held: list[Held] = field(default_factory=list)  # sources whose marts are held back
 
 
 def headline(paths: DataPaths) -> Headline | None:
@@ -83,6 +86,7 @@ def headline(paths: DataPaths) -> Headline | None:
             "WHERE date = ? ORDER BY source",
             [day],
         ).fetchall()
+        behind = held_sources(con)
         latest = con.execute(
             "SELECT strftime(published_at, '%Y-%m-%d %H:%M:%S UTC') || ', run ' || run_id "
             "FROM meta.publications ORDER BY published_at DESC LIMIT 1"
@@ -93,4 +97,5 @@ def headline(paths: DataPaths) -> Headline | None:
         untrusted=[(s, notes) for s, trusted, notes, _ in trust if not trusted],
         silent=[s for s, _, _, n in trust if n == 0 and SOURCES[s].daily],
         published=latest[0][0] if latest else "",
+        held=behind,
     )

@@ -68,7 +68,8 @@ def test_sample_run_and_summary(env: dict[str, str]) -> None:
     assert broken.returncode == 1, broken.stdout
     assert "blocking check(s) failed" in broken.stdout
     assert "quarantine_rate" in broken.stdout and "schema_unchanged" in broken.stdout
-    assert "marts.data_trust republished" in broken.stdout
+    assert "Published the fresh tables with data_trust" in broken.stdout
+    assert "nps is held back since 2026-03-30" in broken.stdout
 
 
 def test_failed_run_exits_non_zero_naming_the_failed_step(env: dict[str, str]) -> None:

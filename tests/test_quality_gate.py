@@ -1,4 +1,5 @@
-"""The gate: a broken day fails blocking checks, serving keeps its trusted metrics, data_trust says why."""
+"""The gate: a broken day fails blocking checks, serving keeps the failing sources' metrics as
+last trusted and publishes the others, data_trust says why."""
 
 from __future__ import annotations
 
@@ -19,15 +20,15 @@ from productops.settings import data_paths
 from tests.conftest import SALT, SAMPLE_SCALE, SampleRun
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("sample_run")]
-METRICS = [t for t in CONTRACT_TABLES if t != "data_trust"]
+# The marts of nps and feedback, the sources the corrupt day breaks.
+HELD = ["feedback_themes_weekly", "nps_comments", "nps_daily"]
 
 
-def _tables(path: Path, with_stamp: bool = True) -> dict[str, tuple]:
+def _tables(path: Path, tables: list[str]) -> dict[str, tuple]:
     with duckdb.connect(str(path), read_only=True) as con:
-        cols = "COLUMNS(*)" if with_stamp else "COLUMNS(* EXCLUDE (_published_at))"
         return {
-            t: con.execute(f"SELECT count(*), sum(hash({cols})) FROM marts.{t}").fetchall()[0]
-            for t in METRICS
+            t: con.execute(f"SELECT count(*), sum(hash(COLUMNS(*))) FROM marts.{t}").fetchall()[0]
+            for t in tables
         }
 
 
@@ -55,7 +56,7 @@ def test_a_broken_day_is_held_back_and_explained(sample_run: SampleRun, tmp_path
     shutil.copytree(sample_run.paths.root, root)
     paths = data_paths(root)
     day = sample_run.start + timedelta(days=40)  # more than 28 days before the end
-    before = _tables(paths.serving)
+    before = _tables(paths.serving, list(CONTRACT_TABLES))
 
     write_corrupt_day(paths, day, scale=SAMPLE_SCALE)
     outcome = _run(root, day - timedelta(days=1), day + timedelta(days=1))
@@ -70,8 +71,11 @@ def test_a_broken_day_is_held_back_and_explained(sample_run: SampleRun, tmp_path
     )
     assert any("duplicate_batches" in w for w in outcome.warnings)
 
-    # Serving: every metric table exactly as last published; data_trust names the failure.
-    assert _tables(paths.serving) == before
+    # Serving: the failing sources' tables exactly as last published, every other table
+    # published fresh; data_trust names the failure.
+    after = _tables(paths.serving, list(CONTRACT_TABLES))
+    assert {t: after[t] for t in HELD} == {t: before[t] for t in HELD}
+    assert all(after[t] != before[t] for t in CONTRACT_TABLES if t not in HELD)
     with duckdb.connect(str(paths.serving), read_only=True) as con:
         trust = {
             src: (trusted, notes)
@@ -82,7 +86,7 @@ def test_a_broken_day_is_held_back_and_explained(sample_run: SampleRun, tmp_path
         kept = con.execute(
             "SELECT kept_from_previous FROM meta.publications ORDER BY published_at DESC LIMIT 1"
         ).fetchall()[0][0]
-    assert sorted(kept) == sorted(METRICS)
+    assert sorted(kept) == HELD
     assert trust["nps"][0] is False and "quarantine_rate (ERROR): " in trust["nps"][1]
     assert _count("score_out_of_range", trust["nps"][1]) >= 20
     assert trust["feedback"][0] is False and "message" in trust["feedback"][1]

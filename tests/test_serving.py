@@ -35,14 +35,16 @@ CONTRACT = {
     "cost_per_active_user owner currency renewal_date days_to_renewal renewal_within_90d "
     "inactive_users_60d recommended_seats savings_at_renewal is_stale",
     "account_voice": "account_id plan region nps_responses latest_score latest_category "
-    "latest_response_at feedback_items_90d negative_feedback_share_90d top_themes_90d last_signal_at",
+    "latest_response_at feedback_items_90d negative_feedback_share_90d top_themes_90d last_signal_at "
+    "sources_missing",
     "data_trust": "date source rows_loaded rows_quarantined checks_run checks_failed freshness_hours "
     "trusted notes",
     "kpi_daily": "date nps_28d nps_responses_28d feedback_items negative_feedback_share "
-    "social_mentions social_net_sentiment tool_active_users licence_utilisation sources_trusted",
+    "social_mentions social_net_sentiment tool_active_users licence_utilisation sources_trusted "
+    "sources_missing",
     "theme_impact": "week window theme nps_responses_mentioning nps_mentioning "
     "nps_not_mentioning nps_gap nps_gap_margin_of_error nps_points_lost tickets "
-    "accounts_affected plans_affected rank is_partial_period",
+    "accounts_affected plans_affected rank is_partial_period sources_missing",
 }
 
 

@@ -233,12 +233,19 @@ def _key_lists(
 ) -> pa.Table:
     """Each day's vendor key lists with their records (date, shape, keys, n), from the
     raw lake; a day is read again only when its files changed (`day_summaries`).
-    Records of one shape mostly share their key list: counted per list, not per record."""
+    Records of one shape mostly share their key list: counted per list, not per record.
+
+    A record delivered again (a fixed export dropped over a broken one) counts in its
+    latest delivery only, as staging keeps it: the broken delivery stays in the raw lake
+    but no longer decides the day's schema, so a fixed day passes."""
     day = "date" if suite.source.daily else "NULL::DATE"
 
     def listed(files: list[str]) -> str:
-        return f"""SELECT {day}, date::VARCHAR, shape, json_keys(record) AS keys, count(*) AS n
-                   FROM ({raw_relation(files)}) WHERE parse_error IS NULL GROUP BY ALL"""
+        return f"""SELECT {day}, date::VARCHAR, shape, keys, count(*) AS n FROM (
+                       SELECT date, shape, json_keys(record) AS keys, record_key, ingested_at,
+                              max(ingested_at) OVER (PARTITION BY record_key) AS newest
+                       FROM ({raw_relation(files)}) WHERE parse_error IS NULL)
+                   WHERE record_key IS NULL OR ingested_at = newest GROUP BY ALL"""
 
     by_day = _files_by_day(paths, suite, start, end)
     found = day_summaries.per_day(

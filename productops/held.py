@@ -1,0 +1,126 @@
+"""Which sources a publication holds back, since which day, and what to do about it.
+
+A source whose blocking check fails on a day keeps its own marts as last published
+(Dagster does not rebuild them), while every other source's marts and the combined
+marts are published fresh. This module says so in words a lead can act on: it is
+written to the serving file as `meta.held_sources` with each publication, and the
+report, `productops summary` and the alerts read it from there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+
+from productops.marts import MART_SOURCES
+from productops.sources import SOURCES
+
+HELD_COLUMNS = """source VARCHAR, held_since DATE, held_tables VARCHAR[],
+    failed_checks VARCHAR[], what_to_do VARCHAR"""
+
+
+@dataclass(frozen=True)
+class Held:
+    """One source held back in a publication."""
+
+    source: str
+    since: date
+    tables: tuple[str, ...]
+    failed_checks: tuple[str, ...]
+
+    @property
+    def what_to_do(self) -> str:
+        day = self.since.isoformat()
+        landing = f"data/landing/{self.source}/"
+        what = "file" if SOURCES[self.source].daily else "inventory"
+        return (
+            f"Fix the {self.source} {what} for {day} and drop it into {landing} again, then run "
+            f"`productops run --start {day} --end {day}` (or wait for the next daily run); or, "
+            f"if the data is right, `productops accept {self.source} {day} --reason '...'`."
+        )
+
+    @property
+    def reason(self) -> str:
+        checks = ", ".join(self.failed_checks) or "a blocking check"
+        return f"{self.source} failed {checks}; held since {self.since.isoformat()}"
+
+    def sentence(self) -> str:
+        checks = ", ".join(self.failed_checks) or "a blocking check"
+        return (
+            f"{self.source} is held back since {self.since.isoformat()} ({checks} failed): "
+            f"{', '.join(self.tables)} stay as last published. {self.what_to_do}"
+        )
+
+
+def _blocked(
+    con: duckdb.DuckDBPyConnection, window: tuple[date, date]
+) -> dict[str, tuple[date | None, list[str]]]:
+    """Per source: its first blocked day in the window (None for the licence inventory,
+    whose checks have no day) and the checks that failed."""
+    rows = con.execute(
+        """SELECT source, min(date), list_sort(list_distinct(flatten(list(failed_checks))))
+           FROM quality.blocked_days
+           WHERE date IS NULL OR date BETWEEN ? AND ? GROUP BY source""",
+        list(window),
+    ).fetchall()
+    return {source: (first, checks) for source, first, checks in rows}
+
+
+def held_sources(
+    con: duckdb.DuckDBPyConnection,
+    held_tables: Iterable[str],
+    window: tuple[date, date],
+    previous: dict[str, date],
+) -> list[Held]:
+    """The sources behind the tables this publication keeps from the last one.
+
+    A held table's source is one with a blocking failure in the run's window. It is held
+    since its first blocked day in the window or, when the previous publication held it
+    already, since the day that one said: a source broken three days in a row is held
+    since the first. `previous` maps source -> held_since of the last publication.
+    """
+    blocked = _blocked(con, window)
+    tables: dict[str, list[str]] = {}
+    for table in sorted(held_tables):
+        for source in MART_SOURCES.get(table, ()):
+            if source in blocked:
+                tables.setdefault(source, []).append(table)
+    return [
+        Held(
+            source,
+            previous.get(source) or blocked[source][0] or window[0],
+            tuple(names),
+            tuple(blocked[source][1]),
+        )
+        for source, names in sorted(tables.items())
+    ]
+
+
+def reasons(held: list[Held], held_tables: Iterable[str]) -> dict[str, str]:
+    """Why each held table is held; a table no source explains was not rebuilt (a run of
+    part of the graph, or a failed step)."""
+    out = {}
+    for table in sorted(held_tables):
+        why = [h.reason for h in held if table in h.tables]
+        out[table] = "; ".join(why) or "not rebuilt by this run"
+    return out
+
+
+def published(con: duckdb.DuckDBPyConnection, catalog: str = "") -> list[Held]:
+    """The held sources of a serving file's publication (empty before any was held)."""
+    prefix = f"{catalog}." if catalog else ""
+    exists = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'meta' "
+        "AND table_name = 'held_sources' AND (? = '' OR database_name = ?)",
+        [catalog, catalog],
+    ).fetchall()[0][0]
+    if not exists:
+        return []
+    rows = con.execute(
+        f"SELECT source, held_since, held_tables, failed_checks "
+        f"FROM {prefix}meta.held_sources ORDER BY source"
+    ).fetchall()
+    return [Held(s, since, tuple(t), tuple(c)) for s, since, t, c in rows]
