@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import gzip
 import hashlib
 import io
 import json
@@ -19,6 +20,7 @@ import os
 import shutil
 import stat
 import threading
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -39,6 +41,12 @@ from productops.sources.base import extract_fields, parsed_once, plausible_creat
 
 LOG = logging.getLogger(__name__)
 SUPPORTED = (".jsonl", ".ndjson", ".json", ".csv", ".parquet")
+# Vendors export any of these gzip-compressed. The first two bytes decide whether a file
+# is gzip (`nps.csv` may hold gzip bytes); a `.gz` suffix only names it, and the suffix
+# before it says how the records are written.
+GZIP_MAGIC = b"\x1f\x8b"
+GZIP_SUFFIX = ".gz"
+READS = f"{', '.join(SUPPORTED)}, each also gzip-compressed ({GZIP_SUFFIX})"
 # Envelopes whose list of records sits under one of these keys (Algolia pages,
 # Zendesk export pages, generic API dumps).
 _ENVELOPE_KEYS = ("hits", "tickets", "results", "data", "items")
@@ -61,7 +69,7 @@ class Batch:
     dates: list[str] = field(default_factory=list)
     reason: str | None = None
     ingested_at: str = ""
-    encoding: str = ""  # how the file's bytes were decoded (utf_8, utf_16, cp1252, ...)
+    encoding: str = ""  # how the file's bytes were decoded (utf_8, cp1252, gzip+utf_8, ...)
 
 
 @dataclass
@@ -173,38 +181,103 @@ def _ragged_csv(text: str, source: Source) -> tuple[str, pl.DataFrame]:
 class LandingFile:
     shape: str  # "" when the source does not read this kind of file
     records: pl.DataFrame  # record_no, record (JSON text) and, from some readers, reader_error
-    encoding: str  # how the bytes were decoded ("" for Parquet)
+    # How the bytes were decoded: the text encoding ("" for Parquet), after "gzip+" for a
+    # compressed file ("gzip+utf_8", "gzip" for compressed Parquet).
+    encoding: str
 
 
-def read_landing_file(path: Path, source: Source, con: duckdb.DuckDBPyConnection) -> LandingFile:
-    """The file's shape, records and encoding.
+def landing_format(path: Path) -> str:
+    """The suffix that says how a landing file's records are written, lower case: `.csv`
+    for `export.csv` and `export.CSV.gz` alike; "" for a bare `export.gz`."""
+    name = path.name.lower()
+    return Path(name.removesuffix(GZIP_SUFFIX)).suffix
 
+
+def is_gzip(path: Path) -> bool:
+    """Whether the file's bytes are gzip, by its magic number whatever its name."""
+    with path.open("rb") as f:
+        return f.read(len(GZIP_MAGIC)) == GZIP_MAGIC
+
+
+# Decompressed a mebibyte at a time, so that the size is checked as it grows.
+_GUNZIP_CHUNK = 1 << 20
+
+
+def gunzip(path: Path, max_bytes: int) -> bytes:
+    """A gzip file's content: what the same export uncompressed would hold.
+
+    Streamed into one growing buffer, so memory is the content once, as for a plain
+    file of that size, and a file that decompresses to more than `max_bytes` is
+    rejected as it crosses the limit rather than filling memory (a gzip bomb).
+    Concatenated gzip members are read one after another, as `gunzip` does. Raises
+    LandingFileError, naming the file, when it is truncated, corrupt or too large.
+    """
+    out = io.BytesIO()
+    try:
+        with gzip.open(path, "rb") as f:
+            while chunk := f.read(_GUNZIP_CHUNK):
+                if out.tell() + len(chunk) > max_bytes:
+                    raise LandingFileError(
+                        f"{path}: decompresses to more than {max_bytes:,} bytes, the limit "
+                        f"({MAX_FILE_MB_ENV})"
+                    )
+                out.write(chunk)
+    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+        raise LandingFileError(
+            f"{path}: is gzip-compressed but cannot be decompressed (truncated or corrupt): {exc}"
+        ) from exc
+    return out.getvalue()
+
+
+def read_landing_file(
+    path: Path, source: Source, con: duckdb.DuckDBPyConnection, max_bytes: int | None = None
+) -> LandingFile:
+    """The file's shape, records and encoding, gzip-compressed or not.
+
+    A compressed file reads exactly as its content would uncompressed; `max_bytes`
+    (default: the `PRODUCTOPS_MAX_FILE_MB` setting) bounds that content.
     Raises LandingFileError, naming the file, when the file cannot be read at all.
     """
-    suffix = path.suffix.lower()
+    suffix = landing_format(path)
     if suffix not in SUPPORTED:
-        raise LandingFileError(
-            f"{path}: unsupported file type {suffix!r}; expected one of {SUPPORTED}"
-        )
+        raise LandingFileError(f"{path}: unsupported file type {suffix!r}; expected one of {READS}")
+    limit = max_landing_bytes() if max_bytes is None else max_bytes
     try:
+        compressed = is_gzip(path)
+        # The bytes are passed on, never kept here: once decoded, only the text stays.
         if suffix == ".parquet":
-            table = pl.read_parquet(path)
+            table = pl.read_parquet(io.BytesIO(gunzip(path, limit)) if compressed else path)
             shape = source.shape_for(".parquet", table.columns) or ""
-            return LandingFile(shape, _table_frame(table, 1), "")
-        text, encoding = encodings.decode(path.read_bytes())
-        if suffix in (".jsonl", ".ndjson"):
-            return LandingFile(source.shape_for(".jsonl") or "", _lines_frame(text), encoding)
-        if suffix == ".json":
-            frame = _json_document_frame(text, con)
-            return LandingFile(source.shape_for(".json") or "", frame, encoding)
-        shape, frame = _csv_file(text, source)
-        return LandingFile(shape, frame, encoding)
+            found = LandingFile(shape, _table_frame(table, 1), "")
+        else:
+            text, encoding = encodings.decode(
+                gunzip(path, limit) if compressed else path.read_bytes()
+            )
+            found = _text_file(text, encoding, suffix, source, con)
     except encodings.NotText as exc:
         raise LandingFileError(f"{path}: {exc}") from exc
     except csv.Error as exc:
         raise LandingFileError(f"{path}: cannot be read as CSV: {exc}") from exc
     except (pl.exceptions.PolarsError, duckdb.Error, OSError) as exc:
         raise LandingFileError(f"{path}: cannot be read as {suffix[1:].upper()}: {exc}") from exc
+    if not compressed:
+        return found
+    encoding = "+".join(filter(None, ["gzip", found.encoding]))
+    return LandingFile(found.shape, found.records, encoding)
+
+
+def _text_file(
+    text: str, encoding: str, suffix: str, source: Source, con: duckdb.DuckDBPyConnection
+) -> LandingFile:
+    """Records of a text file written as `suffix` (JSON lines, a JSON document, CSV)."""
+    if suffix in (".jsonl", ".ndjson"):
+        return LandingFile(source.shape_for(".jsonl") or "", _lines_frame(text), encoding)
+    if suffix == ".json":
+        return LandingFile(
+            source.shape_for(".json") or "", _json_document_frame(text, con), encoding
+        )
+    shape, frame = _csv_file(text, source)
+    return LandingFile(shape, frame, encoding)
 
 
 def raw_key(source: Source, partition: str, batch_id: str) -> str:
@@ -532,7 +605,9 @@ def _ingest_file(
         found = read_landing_file(path, source, con)
         batch.encoding = found.encoding
         if not found.shape:
-            raise LandingFileError(f"{batch.file}: {source.name} does not read {path.suffix} files")
+            raise LandingFileError(
+                f"{batch.file}: {source.name} does not read {landing_format(path)} files"
+            )
         _write_batch(con, paths, source, batch, found.shape, found.records)
     except (LandingFileError, duckdb.Error, pl.exceptions.PolarsError) as exc:
         # Content that no record-level rule can hold; the machine's own errors
@@ -600,9 +675,9 @@ def ingest_source(
             if known[batch_id].file != rel:
                 report.duplicates.append(rel)
             continue
-        if path.suffix.lower() not in SUPPORTED:
+        if landing_format(path) not in SUPPORTED:
             report.skipped.append(rel)
-            log.warning(f"{printable(rel)}: skipped, not a file type productops reads {SUPPORTED}")
+            log.warning(f"{printable(rel)}: skipped, not a file type productops reads ({READS})")
             continue
         batch = Batch(
             batch_id=batch_id,
