@@ -16,8 +16,9 @@ from datetime import date, timedelta
 import duckdb
 import polars as pl
 
-from productops import marts
+from productops import marts, sql
 from productops.themes import load_taxonomy
+from tests.conftest import SampleRun
 from tests.helpers import rows
 
 MONDAY = date(2026, 3, 2)
@@ -141,3 +142,19 @@ def test_a_week_is_judged_only_once_its_4_weeks_before_are_full() -> None:
     got = build_themes_weekly(items)
     assert emerging(got) == {(MONDAY + timedelta(weeks=5), "pricing")}
     assert got == contract_is_emerging(items)
+
+
+def test_is_emerging_matches_the_contract_on_the_sample_company(sample_run: SampleRun) -> None:
+    """Every theme-week the sample company publishes, against the reference recomputed
+    from the feedback items the mart was built from."""
+    with sql.connect(sample_run.paths.warehouse, read_only=True) as con:
+        items = con.execute("SELECT feedback_id, date, themes FROM marts.feedback_items").pl()
+    with duckdb.connect(str(sample_run.paths.serving), read_only=True) as con:
+        published = rows(
+            con, "SELECT week, theme, items, is_emerging FROM marts.feedback_themes_weekly"
+        )
+    got = {(r["week"], r["theme"]): (r["items"], r["is_emerging"]) for r in published}
+    expected = contract_is_emerging(items)
+    assert emerging(expected), "the sample company plants an emerging theme"
+    disagree = sorted(k for k in got.keys() | expected.keys() if got.get(k) != expected.get(k))
+    assert not disagree, [(k, got.get(k), expected.get(k)) for k in disagree[:10]]
