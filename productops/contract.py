@@ -116,9 +116,11 @@ TABLES: tuple[Table, ...] = (
                "(items - items_prev_week) / items_prev_week; NULL when none the week before, "
                "or when either week is partial (v2)."),
             _c("is_emerging", "BOOLEAN",
-               "(v2) A full week with items at least 2x the mean of the 4 full weeks before, "
-               "at least max(5, 1 % of the source's weekly items), and beyond Poisson noise "
-               "(2 (sqrt(items) - sqrt(mean)) > 3.09). See Emerging theme."),
+               "(v2) A full week with items at least 2x their mean over exactly the 4 weeks "
+               "before it (all full; a week without the theme counts as 0), at least max(5, "
+               "1 % of the source's mean weekly items over those 4 weeks), and beyond Poisson "
+               "noise (2 (sqrt(items) - sqrt(mean)) > 3.09); false while the 4 weeks before "
+               "are not all full. See Emerging theme."),
             _c("is_partial_week", "BOOLEAN",
                "(v2) The data covers the week only in part (the first and the current week): "
                "no week-on-week change, never emerging, left out of baselines."),
@@ -392,10 +394,14 @@ DEFINITIONS = """\
   periods (0.5 to 400 mentions a day, weekday seasonality, Poisson and overdispersed):
   3 in 47,328 days, 0.06 per 1,000 (the v1 rule, mean + 3 sd: 76).
 - **Emerging theme** *(v2)*: a full week whose items with the theme are at least twice
-  the mean of the 4 full weeks before, at least max(5, 1 % of all the source's weekly
-  items), and beyond Poisson noise: 2 (sqrt(items) - sqrt(mean)) > 3.09 (one-sided
-  0.1 %). On simulated steady themes (0.5 to 200 items a week): 4 alarms in 10,472
-  weeks, 0.04 % (the v1 rule: 1.9 %).
+  their mean over the 4 full weeks before it, at least max(5, 1 % of all the source's
+  weekly items), and beyond Poisson noise: 2 (sqrt(items) - sqrt(mean)) > 3.09 (one-sided
+  0.1 %). The baseline is exactly the 4 calendar weeks just before, never more: a week
+  among them without the theme counts as 0, and a week whose 4 weeks before are not all
+  full (the first weeks of data) is never emerging. The 1 % is of the source's mean
+  weekly items over the same 4 weeks (every item, whatever its themes). On simulated
+  steady themes (0.5 to 200 items a week): 4 alarms in 10,472 weeks, 0.04 % (the v1
+  rule: 1.9 %).
 - **Partial period** *(v2)*: a week (or a 28- or 90-day window) that the data covers only
   in part is marked, and left out of baselines and period-on-period changes.
 - A metric whose denominator is zero is NULL.

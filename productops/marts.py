@@ -157,11 +157,13 @@ STAT_MACROS = """
     CREATE OR REPLACE TEMP MACRO is_spike(x, med, mad, days) AS
         coalesce(days = 28 AND x >= 2 * med + 10 AND x > med + 5 * 1.4826 * mad
                  AND 2 * (sqrt(x) - sqrt(med)) > 4, false);
-    -- An emerging theme: a full week with 4 full weeks before it, at least twice their
-    -- mean, at least max(5, 1 % of the source's weekly items), and beyond Poisson noise
-    -- (Anscombe z > 3.09: one-sided 0.1 %).
+    -- An emerging theme: a full week whose 4 weeks before are all full (weeks = 4), at
+    -- least twice the theme's mean over those 4, at least max(5, 1 % of the source's
+    -- mean weekly items over the same 4), and beyond Poisson noise (Anscombe z > 3.09:
+    -- one-sided 0.1 %). Exactly 4: a longer baseline reaches back to quieter weeks and
+    -- keeps a rise that is already the norm emerging for another week.
     CREATE OR REPLACE TEMP MACRO is_emerging(items, mean, source_mean, weeks, partial) AS
-        coalesce(NOT partial AND weeks >= 4 AND items >= greatest(5, 0.01 * source_mean)
+        coalesce(NOT partial AND weeks = 4 AND items >= greatest(5, 0.01 * source_mean)
                  AND items >= 2 * mean AND 2 * (sqrt(items) - sqrt(mean)) > 3.09, false);
 """
 
@@ -361,10 +363,12 @@ def build_feedback_themes_weekly(con: duckdb.DuckDBPyConnection, w: Window) -> i
     A week the data covers only in part (the first and the current one) is marked
     `is_partial_week`: it never counts in a baseline, has no week-on-week change and is
     never emerging, so a half week does not read as a crash or a surge. Emerging asks
-    three things of a full week: twice the theme's mean of the 4 full weeks before, a
-    floor that grows with the source's volume (1 % of its weekly items, at least 5), and
+    three things of a full week: twice the theme's mean over exactly the 4 weeks before
+    it (all full; a week without the theme counts as 0), a floor that grows with the
+    source's volume (1 % of its mean weekly items over the same 4 weeks, at least 5), and
     a rise beyond Poisson noise (Anscombe: 2 (sqrt(items) - sqrt(mean)) > 3.09, a
-    one-sided 0.1 % false-alarm rate per theme and week).
+    one-sided 0.1 % false-alarm rate per theme and week). The baseline is a range of
+    dates, not of rows, so it can never reach past those 4 weeks.
     """
     first = w.start - timedelta(days=w.start.weekday())
     last = w.end - timedelta(days=w.end.weekday())
@@ -372,7 +376,7 @@ def build_feedback_themes_weekly(con: duckdb.DuckDBPyConnection, w: Window) -> i
     WITH extent AS (SELECT min(date) AS lo, max(date) AS hi FROM marts.feedback_items),
     items AS (
         SELECT week, unnest(themes) AS theme, sentiment, sentiment_label
-        FROM marts.feedback_items WHERE week BETWEEN ?::DATE - 35 AND ?
+        FROM marts.feedback_items WHERE week BETWEEN ?::DATE - 28 AND ?
     ),
     weekly AS (
         SELECT week, theme, count(*) AS items,
@@ -382,14 +386,15 @@ def build_feedback_themes_weekly(con: duckdb.DuckDBPyConnection, w: Window) -> i
     ),
     volume AS (
         SELECT week, count(*) AS source_items FROM marts.feedback_items
-        WHERE week BETWEEN ?::DATE - 35 AND ? GROUP BY ALL
+        WHERE week BETWEEN ?::DATE - 28 AND ? GROUP BY ALL
     ),
     -- Weeks before the first feedback are unknown, not zero: emerging needs 4 real weeks.
+    -- A week after it without the theme is a 0 (the grid), not left out of the mean.
     grid AS (
         SELECT w.d::DATE AS week, t.theme,
                w.d::DATE < e.lo OR w.d::DATE + 6 > e.hi AS is_partial_week
         FROM extent e, generate_series(
-            greatest(?::DATE - 35, date_trunc('week', e.lo)::DATE), ?::DATE,
+            greatest(?::DATE - 28, date_trunc('week', e.lo)::DATE), ?::DATE,
             INTERVAL 7 DAY) w(d)
         CROSS JOIN (SELECT DISTINCT theme FROM weekly) t
     ),
@@ -402,17 +407,18 @@ def build_feedback_themes_weekly(con: duckdb.DuckDBPyConnection, w: Window) -> i
         SELECT *,
                lag(items) OVER w1 AS items_prev_week,
                lag(is_partial_week) OVER w1 AS prev_partial,
-               avg(items) FILTER (NOT is_partial_week) OVER trail AS trailing_mean,
-               count(*) FILTER (NOT is_partial_week) OVER trail AS trailing_weeks,
-               avg(source_items) FILTER (NOT is_partial_week) OVER trail AS source_mean
+               avg(items) FILTER (NOT is_partial_week) OVER baseline AS baseline_mean,
+               count(*) FILTER (NOT is_partial_week) OVER baseline AS baseline_weeks,
+               avg(source_items) FILTER (NOT is_partial_week) OVER baseline AS source_mean
         FROM filled
         WINDOW w1 AS (PARTITION BY theme ORDER BY week),
-               trail AS (PARTITION BY theme ORDER BY week ROWS BETWEEN 5 PRECEDING AND 1 PRECEDING)
+               baseline AS (PARTITION BY theme ORDER BY week
+                            RANGE BETWEEN INTERVAL 28 DAY PRECEDING AND INTERVAL 7 DAY PRECEDING)
     )
     SELECT week, theme, items, negative_share, avg_sentiment, items_prev_week,
            CASE WHEN items_prev_week > 0 AND NOT is_partial_week AND NOT prev_partial
                 THEN (items - items_prev_week) / items_prev_week END AS wow_change,
-           is_emerging(items, trailing_mean, source_mean, trailing_weeks, is_partial_week)
+           is_emerging(items, baseline_mean, source_mean, baseline_weeks, is_partial_week)
                AS is_emerging,
            is_partial_week
     FROM lagged WHERE week BETWEEN ? AND ? AND items > 0
