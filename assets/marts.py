@@ -219,7 +219,7 @@ SPECS = [
         "What customers are talking about: items, negative share and week-on-week change per "
         "theme, and whether a theme is emerging. Source: marts.feedback_items. Grain: ISO week "
         "x theme (a day's run rebuilds its whole week).",
-        [_dep(mart_key("feedback_items"), 41)],
+        [_dep(mart_key("feedback_items"), 34)],
         marts.build_feedback_themes_weekly,
         window_column="week",
     ),
