@@ -123,13 +123,13 @@ def serving_assets(options: AssetOptions) -> list[dg.AssetsDefinition]:
         automation_condition=FOLLOW,
     )
     def report(context: dg.AssetExecutionContext, data: DataFolder) -> dg.MaterializeResult:
-        try:
-            # Imported here: Altair takes 0.2 s to import, and every process that loads the
-            # definitions (code servers, the daemon, each run) paid it, not only this step.
-            from productops.report import build_reports
+        # Imported here: Altair takes 0.2 s to import, and every process that loads the
+        # definitions (code servers, the daemon, each run) paid it, not only this step.
+        from productops.report import NothingPublished, build_reports
 
+        try:
             *earlier, built = build_reports(data.paths.serving, data.paths.reports)
-        except ValueError as exc:  # nothing published yet: nothing to report on
+        except NothingPublished as exc:  # any other error fails the step: alerts wait on it
             context.log.warning(f"No report: {exc}")
             return dg.MaterializeResult(metadata={"skipped": str(exc)})
         if earlier:

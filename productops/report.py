@@ -34,6 +34,10 @@ CHART_DAYS = report_files.WINDOW_DAYS  # what the charts, findings and alerts co
 RED, GREY, BLUE = "#c0392b", "#7f8c8d", "#2c6fbb"
 
 
+class NothingPublished(ValueError):
+    """The serving file has no published day yet: nothing to report on (not a failure)."""
+
+
 @dataclass
 class Section:
     title: str
@@ -136,12 +140,14 @@ def nps_changes(
 def _nps_section(con: duckdb.DuckDBPyConnection, since: date, day: date) -> Section:
     series = _frame(
         con,
-        """SELECT * FROM (
+        """SELECT date, who, nps_28d, responses_28d,
+                  100 * 1.96 * sqrt(greatest(pd / n - power(pmd / n, 2), 0) / n) AS margin
+           FROM (
            SELECT date, CASE WHEN segment = 'all' THEN 'everyone' ELSE segment_value END AS who,
-                  nps_28d, responses_28d,
-                  100 * 1.96 * sqrt(greatest((sum(promoters + detractors) OVER w / sum(responses) OVER w)
-                       - power(sum(promoters - detractors) OVER w / sum(responses) OVER w, 2), 0)
-                       / sum(responses) OVER w) AS margin
+                  nps_28d, responses_28d, sum(promoters + detractors) OVER w AS pd,
+                  sum(promoters - detractors) OVER w AS pmd,
+                  -- no responses in the 28 days: no margin (NULL), not NaN, which is not JSON
+                  nullif(sum(responses) OVER w, 0) AS n
            FROM marts.nps_daily WHERE segment IN ('all', 'plan')
            WINDOW w AS (PARTITION BY segment, segment_value ORDER BY date
                         RANGE BETWEEN INTERVAL 27 DAYS PRECEDING AND CURRENT ROW))
@@ -542,7 +548,7 @@ th:first-child, td:first-child { text-align: left; }
 def _published_days(con: duckdb.DuckDBPyConnection, serving: Path) -> tuple[date, date]:
     first, latest = con.execute("SELECT min(date), max(date) FROM marts.kpi_daily").fetchall()[0]
     if latest is None:
-        raise ValueError(f"{serving} has no published days yet: run the pipeline first")
+        raise NothingPublished(f"{serving} has no published days yet: run the pipeline first")
     return first, latest
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -118,3 +119,19 @@ def test_a_report_of_an_earlier_day_knows_nothing_after_it(
         )
     with pytest.raises(ValueError, match="is not published"):
         build_report(sample_run.paths.serving, tmp_path, sample_run.start - timedelta(days=1))
+
+
+def test_a_plan_without_responses_in_its_28_days_has_no_margin(
+    sample_run: SampleRun, tmp_path: Path
+) -> None:
+    """Its margin was 0 / 0 = NaN, which is not JSON: vl-convert refused the chart and the
+    report was not drawn, as if nothing were published."""
+    serving = tmp_path / "serving.duckdb"
+    shutil.copy(sample_run.paths.serving, serving)
+    with duckdb.connect(str(serving)) as con:
+        con.execute(
+            "UPDATE marts.nps_daily SET responses = 0, promoters = 0, detractors = 0 "
+            "WHERE segment = 'plan' AND date = ?",
+            [sample_run.start],
+        )
+    assert build_report(serving, tmp_path / "reports").charts == 6
