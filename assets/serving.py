@@ -149,8 +149,10 @@ def serving_assets(options: AssetOptions) -> list[dg.AssetsDefinition]:
             "The report a Product Ops lead reads: data/reports/productops-<date>.html, one "
             "self-contained page (no JavaScript, no CDN) with five charts and a computed "
             "sentence each: 28-day NPS with its margin and the changes beyond it, emerging "
-            "themes, social spikes and sentiment, tool adoption and unused seats, data trust. "
-            "Source: the serving file, as BI reads it."
+            "themes, social spikes and sentiment, tool adoption and unused seats, data trust; "
+            "and the alerts of its 13 weeks, which alerts link to. Source: the serving file, "
+            "as BI reads it. Grain: the latest published day, plus one earlier day per 13 "
+            "weeks of alerts no report covers yet (a long backfill)."
         ),
         group_name="serving",
         owners=OWNERS,
@@ -158,15 +160,20 @@ def serving_assets(options: AssetOptions) -> list[dg.AssetsDefinition]:
         automation_condition=FOLLOW,
     )
     def report(context: dg.AssetExecutionContext, data: DataFolder) -> dg.MaterializeResult:
-        try:
-            # Imported here: Altair takes 0.2 s to import, and every process that loads the
-            # definitions (code servers, the daemon, each run) paid it, not only this step.
-            from productops.report import build_report
+        # Imported here: Altair takes 0.2 s to import, and every process that loads the
+        # definitions (code servers, the daemon, each run) paid it, not only this step.
+        from productops.report import NothingPublished, build_reports
 
-            built = build_report(data.paths.serving, data.paths.reports)
-        except ValueError as exc:  # nothing published yet: nothing to report on
+        try:
+            *earlier, built = build_reports(data.paths.serving, data.paths.reports)
+        except NothingPublished as exc:  # any other error fails the step: alerts wait on it
             context.log.warning(f"No report: {exc}")
             return dg.MaterializeResult(metadata={"skipped": str(exc)})
+        if earlier:
+            context.log.info(
+                "Reports for alert days no report covered: "
+                + ", ".join(str(r.day) for r in earlier)
+            )
         context.log.info(f"Report for {built.day}: {built.path}")
         headline = "\n".join(f"- {s.sentences[0]}" for s in built.sections if s.sentences)
         return dg.MaterializeResult(
@@ -177,6 +184,7 @@ def serving_assets(options: AssetOptions) -> list[dg.AssetsDefinition]:
                 "charts": built.charts,
                 "bytes": built.path.stat().st_size,
                 "findings": dg.MetadataValue.md(headline),
+                "earlier_days": dg.MetadataValue.json([r.day.isoformat() for r in earlier]),
             }
         )
 

@@ -1,12 +1,15 @@
 """Alerts: a sensor that turns each event of a newly published day into one run that
-posts it to the webhook (run key = the event, so Dagster never asks twice)."""
+posts it to the webhook (run key = the event, so Dagster never asks twice).
+
+A day is asked for once it is published and reported: the alert's link opens a report
+that covers its day, and the report is drawn a step after the publication."""
 
 import json
 from datetime import date
 
 import dagster as dg
 
-from productops import alerts
+from productops import alerts, report_files
 from resources import DataFolder
 from resources.alerts import AlertWebhook
 
@@ -39,7 +42,10 @@ def post_alert(
     if url is None:
         raise dg.Failure(f"${alerts.WEBHOOK_ENV} is not set: alert {config.key} not posted")
     alert = config.alert()
-    alerts.post(url, alert, alerts.report_link(data.paths.reports, alert.day))
+    link = alerts.report_link(data.paths.reports, alert, webhook.report_base_url())
+    if link is None:  # a report deleted, or drawn before reports listed their window's alerts
+        context.log.warning(f"No report covers {alert.day}: alert {config.key} has no link")
+    alerts.post(url, alert, link)
     outbox.mark(config.key)
     context.log.info(f"Posted alert {config.key}: {alert.sentence}")
 
@@ -55,8 +61,8 @@ def send_alert() -> None:
     description=(
         "When a publication adds days to the serving file, finds their events (a social "
         "spike, a significant NPS drop, an emerging theme, a source turned untrusted, a "
-        "renewal within 30 days with savings) and asks for one run per event. Needs "
-        f"${alerts.WEBHOOK_ENV}."
+        "renewal within 30 days with savings) and asks for one run per event, once the "
+        f"report its link opens is written. Needs ${alerts.WEBHOOK_ENV}."
     ),
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
@@ -65,13 +71,18 @@ def alert_sensor(
 ) -> dg.SensorResult | dg.SkipReason:
     if webhook.url() is None:
         return dg.SkipReason(f"${alerts.WEBHOOK_ENV} is not set")
-    through = alerts.published_through(data.paths.serving)
-    if through is None:
+    published = alerts.published_through(data.paths.serving)
+    if published is None:
         return dg.SkipReason("Nothing published yet")
+    reported = max(report_files.written(data.paths.reports), default=None)
+    if reported is None:
+        return dg.SkipReason(f"Published through {published}; no report written yet")
+    through = min(published, reported)
     cursor = json.loads(context.cursor) if context.cursor else {}
     after = date.fromisoformat(cursor["through"]) if cursor.get("through") else None
     if after is not None and through <= after:
-        return dg.SkipReason(f"No day published after {after}")
+        waiting = f"; the report of {published} is not written yet" if published > after else ""
+        return dg.SkipReason(f"No day published and reported after {after}{waiting}")
     found = alerts.detect_in(data.paths.serving, after, through)
     return dg.SensorResult(
         run_requests=[

@@ -29,6 +29,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from productops import __version__
+from productops.report_files import written
 from productops.settings import data_paths
 
 console = Console(stderr=False)
@@ -175,8 +176,9 @@ def _submit(args: argparse.Namespace, start: date, end: date) -> int:
 
 
 def _latest_report(paths) -> Path | None:
-    found = sorted(paths.reports.glob("productops-*.html"), key=lambda p: p.stat().st_mtime)
-    return found[-1] if found else None
+    """The report of the latest day (by its name: a backfill writes earlier days too)."""
+    found = written(paths.reports)
+    return found[max(found)] if found else None
 
 
 def cmd_summary(args: argparse.Namespace) -> int:

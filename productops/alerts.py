@@ -5,6 +5,10 @@ alert has a key that names the event (`spike:2026-06-09`, `emerging:pricing:2026
 so it is sent once however often it is looked for: the key is the Dagster run key of the
 run that posts it, and a posted key leaves a marker in the data folder.
 
+Every sentence names its day, and the link opens the newest report written that covers
+it (`productops.report_files`), where the alert has an anchor: after a backfill that is
+the latest day's report, not the event day's, which was never drawn.
+
 Each kind asks for a change, not a state, so that one story is one message:
 - a social spike day;
 - the first day of a drop of the 28-day NPS beyond 2.9 standard errors (see
@@ -19,18 +23,21 @@ Each kind asks for a change, not a state, so that one story is one message:
 from __future__ import annotations
 
 import hashlib
-import os
+import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import duckdb
 
+from productops import report_files
 from productops.connectors.http import ApiClient, RetryPolicy
 from productops.permissions import private_umask
 
 WEBHOOK_ENV = "PRODUCTOPS_ALERT_WEBHOOK_URL"
 REPORT_URL_ENV = "PRODUCTOPS_REPORT_BASE_URL"  # where data/reports/ is served, if it is
+# An HTML id holds no white space; these characters need no escaping in a URL fragment.
+_NOT_IN_ID = re.compile(r"[^A-Za-z0-9:._-]+")
 # The 28-day NPS change is tested every day: at 95 % a year of quiet days holds a dozen
 # independent 28-day windows, so a 95 % alert would cry wolf about every other year of
 # days (measured: two false drops in a 365-day sample company). An alert asks for
@@ -41,6 +48,12 @@ EMPTY_DAY_ORDINARY_BELOW = 10  # a median of 4 days: P(no record) under Poisson 
 
 
 @dataclass(frozen=True)
+class ReportLink:
+    day: date  # the report's day, on or after the alert's
+    url: str
+
+
+@dataclass(frozen=True)
 class Alert:
     key: str
     kind: str
@@ -48,9 +61,16 @@ class Alert:
     sentence: str
     figure: float | None
 
-    def message(self, report_link: str) -> dict[str, object]:
-        """Slack's incoming-webhook JSON."""
-        return {"text": f"{self.sentence} Report: {report_link}", "unfurl_links": False}
+    @property
+    def anchor(self) -> str:
+        """The id of the alert's line in a report's alert list (stable: from the key)."""
+        return "alert-" + _NOT_IN_ID.sub("-", self.key)
+
+    def message(self, link: ReportLink | None) -> dict[str, object]:
+        """Slack's incoming-webhook JSON. The report's own day is named: it is the newest
+        report covering the alert's day, which the sentence names."""
+        where = f"Report of {link.day}: {link.url}" if link else f"No report covers {self.day}."
+        return {"text": f"{self.sentence} {where}", "unfurl_links": False}
 
 
 _SPIKES = """
@@ -121,8 +141,9 @@ _UNTRUSTED = """
 """.replace("EMPTY_BELOW", str(EMPTY_DAY_ORDINARY_BELOW))
 _RENEWALS = """
     SELECT 'renewal:' || tool || ':' || renewal_date, 'licence_renewal', min(date),
-           format('{} renews on {} ({} days): {} seats, {} recommended, save {} {} a year.',
-                  tool, renewal_date, arg_min(days_to_renewal, date), arg_min(seats, date),
+           format('{} renews on {}, {} days after {}: {} seats, {} recommended, save {} {} a '
+                  'year.', tool, renewal_date, arg_min(days_to_renewal, date), min(date),
+                  arg_min(seats, date),
                   arg_min(recommended_seats, date), arg_min(savings_at_renewal, date),
                   arg_min(currency, date)),
            arg_min(savings_at_renewal, date)::DOUBLE
@@ -167,10 +188,20 @@ def detect_in(serving: Path, after: date | None, through: date) -> list[Alert]:
         return detect(con, after, through)
 
 
-def report_link(reports: Path, day: date) -> str:
-    name = f"productops-{day.isoformat()}.html"
-    base = os.environ.get(REPORT_URL_ENV)
-    return f"{base.rstrip('/')}/{name}" if base else (reports / name).resolve().as_uri()
+def report_link(reports: Path, alert: Alert, base_url: str | None = None) -> ReportLink | None:
+    """The link to the newest report in `reports` that covers the alert's day, at the
+    alert's anchor; None when none does. Looked up when the alert is posted, not when it
+    is found: reports are only ever added or replaced whole, so the file it names exists.
+
+    `base_url` is where `reports` is served ($PRODUCTOPS_REPORT_BASE_URL); without it,
+    a file:// link. The same file either way: the folder decides, the base only spells it.
+    """
+    found = report_files.covering(reports, alert.day)
+    if found is None:
+        return None
+    day, path = found
+    url = f"{base_url.rstrip('/')}/{path.name}" if base_url else path.resolve().as_uri()
+    return ReportLink(day, f"{url}#{alert.anchor}")
 
 
 class Outbox:

@@ -3,9 +3,10 @@
 Built from the serving file, as any BI reader sees it. Each chart is drawn with Altair
 and rendered to SVG by `vl-convert` (no JavaScript, no CDN: the file opens offline and
 weighs tens of kilobytes), and comes with a sentence whose numbers are computed from
-the same tables: what changed, by how much, and whether it is beyond the noise. Charts
-and their findings cover the 13 weeks up to the report's day (`CHART_DAYS`); the
-decisions (what to fix first, seats, alerts) their own windows.
+the same tables: what changed, by how much, and whether it is beyond the noise. Charts,
+their findings and the alerts cover the 13 weeks up to the report's day (`CHART_DAYS`),
+so an alert's link can open any report that covers its day; the decisions (what to fix
+first, seats) their own windows.
 
 The findings do not know the sample company's story dates: NPS changes are found by
 comparing the 28 days before each day with the 28 days from it, and kept only when the
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import altair as alt
@@ -25,15 +26,16 @@ import duckdb
 import polars as pl
 import vl_convert
 
-from productops import alerts, held, sql
+from productops import alerts, held, report_files, sql
 from productops.permissions import private_umask
 
 WIDTH, HEIGHT = 720, 220
-# What the charts and their findings cover, ending on the report's day: a quarter reads
-# at a glance (a year of daily marks does not), and the report costs the same to draw
-# on the first day as after years of history.
-CHART_DAYS = 91
+CHART_DAYS = report_files.WINDOW_DAYS  # what the charts, findings and alerts cover
 RED, GREY, BLUE = "#c0392b", "#7f8c8d", "#2c6fbb"
+
+
+class NothingPublished(ValueError):
+    """The serving file has no published day yet: nothing to report on (not a failure)."""
 
 
 @dataclass
@@ -42,6 +44,7 @@ class Section:
     sentences: list[str]
     svg: str
     table: str = ""  # an HTML table, escaped
+    ids: list[str] = field(default_factory=list)  # per sentence, the anchor a link opens
 
 
 @dataclass
@@ -75,7 +78,7 @@ def _fmt_day(d: date) -> str:
 _NPS_CHANGES = """
 WITH daily AS (
     SELECT date, segment, segment_value, responses, promoters, detractors FROM marts.nps_daily
-    WHERE segment IN ('all', 'plan')
+    WHERE segment IN ('all', 'plan') AND date <= ?
 ), sides AS (
     SELECT date, segment, segment_value,
            sum(responses) OVER before AS n1, sum(promoters) OVER before AS p1,
@@ -124,29 +127,34 @@ class NpsChange:
         )
 
 
-def nps_changes(con: duckdb.DuckDBPyConnection, since: date = date.min) -> list[NpsChange]:
+def nps_changes(
+    con: duckdb.DuckDBPyConnection, since: date = date.min, through: date = date.max
+) -> list[NpsChange]:
     """The largest significant rise and fall of each segment's NPS (overall and per plan)
-    on a day from `since` on."""
-    rows = con.execute(_NPS_CHANGES, [since]).fetchall()
+    on a day from `since` on, from the responses up to `through` (a report of an earlier
+    day does not know the days after it)."""
+    rows = con.execute(_NPS_CHANGES, [through, since]).fetchall()
     return [NpsChange(d, s, v, b, a, m) for d, s, v, b, a, _, m in rows]
 
 
-def _nps_section(con: duckdb.DuckDBPyConnection, since: date) -> Section:
+def _nps_section(con: duckdb.DuckDBPyConnection, since: date, day: date) -> Section:
     series = _frame(
         con,
-        """SELECT * FROM (
+        """SELECT date, who, nps_28d, responses_28d,
+                  100 * 1.96 * sqrt(greatest(pd / n - power(pmd / n, 2), 0) / n) AS margin
+           FROM (
            SELECT date, CASE WHEN segment = 'all' THEN 'everyone' ELSE segment_value END AS who,
-                  nps_28d, responses_28d,
-                  100 * 1.96 * sqrt(greatest((sum(promoters + detractors) OVER w / sum(responses) OVER w)
-                       - power(sum(promoters - detractors) OVER w / sum(responses) OVER w, 2), 0)
-                       / sum(responses) OVER w) AS margin
+                  nps_28d, responses_28d, sum(promoters + detractors) OVER w AS pd,
+                  sum(promoters - detractors) OVER w AS pmd,
+                  -- no responses in the 28 days: no margin (NULL), not NaN, which is not JSON
+                  nullif(sum(responses) OVER w, 0) AS n
            FROM marts.nps_daily WHERE segment IN ('all', 'plan')
            WINDOW w AS (PARTITION BY segment, segment_value ORDER BY date
                         RANGE BETWEEN INTERVAL 27 DAYS PRECEDING AND CURRENT ROW))
-           WHERE date >= ? ORDER BY date""",
-        [since],
+           WHERE date BETWEEN ? AND ? ORDER BY date""",
+        [since, day],
     ).with_columns(lo=pl.col("nps_28d") - pl.col("margin"), hi=pl.col("nps_28d") + pl.col("margin"))
-    changes = nps_changes(con, since)[:4]  # overall first, then the plans by significance
+    changes = nps_changes(con, since, day)[:4]  # overall first, then the plans by significance
     overall = series.filter(pl.col("who") == "everyone")
     base = alt.Chart(overall).encode(x=alt.X("date:T", title=None))
     band = base.mark_area(opacity=0.2, color=BLUE).encode(
@@ -194,13 +202,13 @@ def _nps_section(con: duckdb.DuckDBPyConnection, since: date) -> Section:
 # --- Themes ---------------------------------------------------------------------------
 
 
-def _themes_section(con: duckdb.DuckDBPyConnection, since: date) -> Section:
+def _themes_section(con: duckdb.DuckDBPyConnection, since: date, day: date) -> Section:
     # Four weeks before the window too: an emerging theme is compared with its mean.
     with_before = _frame(
         con,
         "SELECT week, theme, items, negative_share, is_emerging FROM marts.feedback_themes_weekly "
-        "WHERE theme <> 'other' AND week >= ? ORDER BY week, theme",
-        [since - timedelta(weeks=4)],
+        "WHERE theme <> 'other' AND week BETWEEN ? AND ? ORDER BY week, theme",
+        [since - timedelta(weeks=4), day],
     )
     weekly = with_before.filter(pl.col("week") >= since)
     emerging = weekly.filter(pl.col("is_emerging"))
@@ -236,7 +244,7 @@ def _themes_section(con: duckdb.DuckDBPyConnection, since: date) -> Section:
 # --- Social ---------------------------------------------------------------------------
 
 
-def _social_section(con: duckdb.DuckDBPyConnection, since: date) -> Section:
+def _social_section(con: duckdb.DuckDBPyConnection, since: date, day: date) -> Section:
     daily = _frame(
         con,
         """SELECT * FROM (
@@ -247,8 +255,8 @@ def _social_section(con: duckdb.DuckDBPyConnection, since: date) -> Section:
                       AS net_sentiment_7d
            FROM marts.social_sentiment_daily WHERE platform = 'all'
            WINDOW week AS (ORDER BY date RANGE BETWEEN INTERVAL 6 DAYS PRECEDING AND CURRENT ROW))
-           WHERE date >= ? ORDER BY date""",
-        [since],
+           WHERE date BETWEEN ? AND ? ORDER BY date""",
+        [since, day],
     )
     bars = (
         alt.Chart(daily)
@@ -289,18 +297,21 @@ def _social_section(con: duckdb.DuckDBPyConnection, since: date) -> Section:
 # --- Tools ----------------------------------------------------------------------------
 
 
-def _tools_section(con: duckdb.DuckDBPyConnection, since: date) -> Section:
+def _tools_section(con: duckdb.DuckDBPyConnection, since: date, day: date) -> Section:
     latest = _frame(
         con,
         """SELECT tool, seats, active_users_30d, utilisation, unused_seats,
                   unused_seats * annual_cost / nullif(seats, 0) AS unused_cost
-           FROM marts.tool_licences WHERE date = (SELECT max(date) FROM marts.tool_licences)
+           FROM marts.tool_licences
+           WHERE date = (SELECT max(date) FROM marts.tool_licences WHERE date <= ?)
            ORDER BY utilisation""",
+        [day],
     ).with_columns(pl.col("unused_cost").cast(pl.Float64))
     usage = _frame(
         con,
-        "SELECT date, tool, mau FROM marts.tool_usage_daily WHERE date >= ? ORDER BY date, tool",
-        [since],
+        "SELECT date, tool, mau FROM marts.tool_usage_daily WHERE date BETWEEN ? AND ? "
+        "ORDER BY date, tool",
+        [since, day],
     )
     util = (
         alt.Chart(latest)
@@ -342,12 +353,12 @@ def _tools_section(con: duckdb.DuckDBPyConnection, since: date) -> Section:
 # --- Trust ----------------------------------------------------------------------------
 
 
-def _trust_section(con: duckdb.DuckDBPyConnection, since: date) -> Section:
+def _trust_section(con: duckdb.DuckDBPyConnection, since: date, day: date) -> Section:
     trust = _frame(
         con,
         "SELECT date, source, trusted, coalesce(notes, '') AS notes FROM marts.data_trust "
-        "WHERE date >= ? ORDER BY date, source",
-        [since],
+        "WHERE date BETWEEN ? AND ? ORDER BY date, source",
+        [since, day],
     )
     chart = (
         alt.Chart(trust)
@@ -391,15 +402,18 @@ def _trust_section(con: duckdb.DuckDBPyConnection, since: date) -> Section:
 # --- Decisions ------------------------------------------------------------------------
 
 
-def _fix_first_section(con: duckdb.DuckDBPyConnection) -> Section:
-    """The latest 28-day ranking of marts.theme_impact: what to fix first, now."""
+def _fix_first_section(con: duckdb.DuckDBPyConnection, day: date) -> Section:
+    """The 28-day ranking of marts.theme_impact of the report day's week: what to fix
+    first, then."""
     top = _frame(
         con,
         """SELECT theme, rank, nps_points_lost, nps_gap, nps_gap_margin_of_error,
                   nps_responses_mentioning, tickets, accounts_affected, week
            FROM marts.theme_impact
-           WHERE "window" = '28d' AND week = (SELECT max(week) FROM marts.theme_impact)
+           WHERE "window" = '28d'
+             AND week = (SELECT max(week) FROM marts.theme_impact WHERE week <= ?)
            ORDER BY rank LIMIT 6""",
+        [day],
     )
     if top.height == 0:
         return Section("What to fix first", ["No theme impact published yet."], "")
@@ -434,15 +448,17 @@ def _fix_first_section(con: duckdb.DuckDBPyConnection) -> Section:
     return Section("What to fix first (last 28 days)", sentences, _svg(chart))
 
 
-def _seats_section(con: duckdb.DuckDBPyConnection) -> Section:
-    """Right-sizing at renewal, soonest renewal first."""
+def _seats_section(con: duckdb.DuckDBPyConnection, day: date) -> Section:
+    """Right-sizing at renewal as the report's day saw it, soonest renewal first."""
     rows = _frame(
         con,
         """SELECT tool, seats, active_users_30d, recommended_seats, inactive_users_60d,
                   savings_at_renewal::DOUBLE AS savings, currency, renewal_date,
                   days_to_renewal, renewal_within_90d, is_stale
-           FROM marts.tool_licences WHERE date = (SELECT max(date) FROM marts.tool_licences)
+           FROM marts.tool_licences
+           WHERE date = (SELECT max(date) FROM marts.tool_licences WHERE date <= ?)
            ORDER BY renewal_within_90d DESC, savings DESC NULLS LAST""",
+        [day],
     )
     if rows.height == 0:
         return Section("Seats to reclaim", ["No licence inventory published yet."], "")
@@ -494,12 +510,25 @@ def _seats_section(con: duckdb.DuckDBPyConnection) -> Section:
     return Section("Seats to reclaim at renewal", sentences, "", table)
 
 
+def _window() -> str:
+    return f"{CHART_DAYS // 7} weeks" if CHART_DAYS % 7 == 0 else f"{CHART_DAYS} days"
+
+
 def _alerts_section(con: duckdb.DuckDBPyConnection, day: date) -> Section:
-    found = alerts.detect(con, day - timedelta(days=28), day)
-    sentences = [f"{_fmt_day(a.day)}: {a.sentence}" for a in found] or [
-        "No alert in the last 28 days."
-    ]
-    return Section("Alerts of the last 28 days", sentences, "")
+    """Every alert of the report's window, newest first, each an anchor its link opens:
+    an alert posted after a backfill links to the newest report covering its day."""
+    found = alerts.detect(con, day - timedelta(days=CHART_DAYS), day)[::-1]
+    if not found:
+        return Section(
+            f"Alerts of the last {_window()}", [f"No alert in the last {_window()}."], ""
+        )
+    sentences = [f"{_fmt_day(a.day)}: {a.sentence}" for a in found]
+    return Section(
+        f"Alerts of the last {_window()}, newest first",
+        sentences,
+        "",
+        ids=[a.anchor for a in found],
+    )
 
 
 # --- The page -------------------------------------------------------------------------
@@ -509,28 +538,27 @@ body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: 
        max-width: 820px; margin: 2em auto; padding: 0 1em; }
 h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { margin-top: 1.8em; font-size: 1.2em; }
 .meta { color: #666; } .finding { margin: 0.3em 0; } svg { max-width: 100%; height: auto; }
+.finding:target { background: #fff3bf; }
 table { border-collapse: collapse; margin: 0.6em 0; font-size: 0.92em; }
 th, td { padding: 0.2em 0.6em; border-bottom: 1px solid #ddd; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
 """
 
 
-def build_report(serving: Path, out_dir: Path) -> Report:
-    """Render `out_dir/productops-<latest day>.html` from the serving file."""
-    with duckdb.connect(str(serving), read_only=True) as con:
-        (day,) = con.execute("SELECT max(date) FROM marts.kpi_daily").fetchall()[0]
-        (published,) = con.execute("SELECT max(published_at) FROM meta.publications").fetchall()[0]
-        if day is None:
-            raise ValueError(f"{serving} has no published days yet: run the pipeline first")
-        report = Report(day, out_dir / f"productops-{day.isoformat()}.html")
-        behind = held.published(con)
-        if behind:  # first: what the numbers below do not include yet
-            report.sections.append(Section("Held back", [h.sentence() for h in behind], ""))
-        report.sections += [_fix_first_section(con), _seats_section(con), _alerts_section(con, day)]
-        since = day - timedelta(days=CHART_DAYS - 1)
-        for build in (_nps_section, _themes_section, _social_section, _tools_section,
-                      _trust_section):  # fmt: skip
-            report.sections.append(build(con, since))
+def _published_days(con: duckdb.DuckDBPyConnection, serving: Path) -> tuple[date, date]:
+    first, latest = con.execute("SELECT min(date), max(date) FROM marts.kpi_daily").fetchall()[0]
+    if latest is None:
+        raise NothingPublished(f"{serving} has no published days yet: run the pipeline first")
+    return first, latest
+
+
+def _finding(sentence: str, anchor: str) -> str:
+    attr = f' id="{html.escape(anchor)}"' if anchor else ""
+    return f'<p class="finding"{attr}>{html.escape(sentence)}</p>'
+
+
+def _page(report: Report, serving: Path, published: datetime) -> str:
+    day = report.day
     body = [
         f"<h1>Product Ops report, {_fmt_day(day)}</h1>",
         f'<p class="meta">From {html.escape(str(serving))}, published {published:%Y-%m-%d %H:%M} '
@@ -538,21 +566,60 @@ def build_report(serving: Path, out_dir: Path) -> Report:
     ]
     for section in report.sections:
         body.append(f"<section><h2>{html.escape(section.title)}</h2>")
-        body += [f'<p class="finding">{html.escape(s)}</p>' for s in section.sentences]
+        ids = section.ids or [""] * len(section.sentences)
+        body += [_finding(s, anchor) for s, anchor in zip(section.sentences, ids, strict=True)]
         body.append(section.table)
         if section.svg:
             body.append(
                 f'<figure role="img" aria-label="{html.escape(section.title)}">{section.svg}</figure>'
             )
         body.append("</section>")
-    page = (
+    return (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>Product Ops report {day.isoformat()}</title><style>{_CSS}</style></head>"
         f"<body>{''.join(body)}</body></html>\n"
     )
+
+
+def build_report(serving: Path, out_dir: Path, day: date | None = None) -> Report:
+    """Render `out_dir/productops-<day>.html` from the serving file: the report of `day`, a
+    published day (the latest when None), from the serving file's data up to that day."""
+    with duckdb.connect(str(serving), read_only=True) as con:
+        first, latest = _published_days(con, serving)
+        day = day or latest
+        if not first <= day <= latest:
+            raise ValueError(f"{day} is not published in {serving} ({first} to {latest})")
+        (published,) = con.execute("SELECT max(published_at) FROM meta.publications").fetchall()[0]
+        report = Report(day, report_files.report_path(out_dir, day))
+        behind = held.published(con) if day == latest else []
+        if behind:  # first: what the numbers below do not include yet
+            report.sections.append(Section("Held back", [h.sentence() for h in behind], ""))
+        report.sections += [
+            _fix_first_section(con, day), _seats_section(con, day), _alerts_section(con, day)
+        ]  # fmt: skip
+        since = day - timedelta(days=CHART_DAYS - 1)
+        for build in (_nps_section, _themes_section, _social_section, _tools_section,
+                      _trust_section):  # fmt: skip
+            report.sections.append(build(con, since, day))
     private_umask()
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = report.path.with_suffix(".html.tmp")
-    tmp.write_text(page, encoding="utf-8")
+    tmp.write_text(_page(report, serving, published), encoding="utf-8")
     tmp.replace(report.path)  # a reader never sees half a report
     return report
+
+
+def build_reports(serving: Path, out_dir: Path) -> list[Report]:
+    """The report of the latest published day and, when a backfill published more than a
+    report's window, one for each alert day no report covers, so that every alert's link
+    opens a report that lists it (see `productops.report_files`).
+
+    Oldest first and the latest last: the alert sensor waits for the latest day's report,
+    and once it exists so does the report of every alert before it.
+    """
+    with duckdb.connect(str(serving), read_only=True) as con:
+        latest = _published_days(con, serving)[1]
+        alert_days = [a.day for a in alerts.detect(con, None, latest)]
+    have = [*report_files.written(out_dir), latest]
+    earlier = sorted(report_files.uncovered(alert_days, have, CHART_DAYS))
+    return [build_report(serving, out_dir, d) for d in [*earlier, latest]]

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from productops.alerts import WEBHOOK_ENV
+from productops.alerts import REPORT_URL_ENV, WEBHOOK_ENV
 
 
 class AlertWebhook(dg.ConfigurableResource):
@@ -11,3 +11,8 @@ class AlertWebhook(dg.ConfigurableResource):
 
     def url(self) -> str | None:
         return dg.EnvVar(WEBHOOK_ENV).get_value(None) or None
+
+    def report_base_url(self) -> str | None:
+        """Where data/reports/ is served, for the alerts' links: `$PRODUCTOPS_REPORT_BASE_URL`,
+        read like the webhook's URL (when used, through `EnvVar`). Unset: file:// links."""
+        return dg.EnvVar(REPORT_URL_ENV).get_value(None) or None

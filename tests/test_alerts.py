@@ -1,12 +1,16 @@
 """Alerts reach a webhook on loopback: one message per planted story and kind, with its
-figure and a link; failures are retried, nothing is posted twice, the URL never leaks."""
+figure and a link to a report that exists and lists it; failures are retried, nothing is
+posted twice, the URL never leaks."""
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from datetime import date, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 import dagster as dg
 import pytest
@@ -14,7 +18,8 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from pipelines.alerts import alert_sensor
-from productops.alerts import WEBHOOK_ENV
+from productops.alerts import REPORT_URL_ENV, WEBHOOK_ENV
+from productops.report_files import report_path
 from resources import DataFolder
 from resources.alerts import AlertWebhook
 from tests.conftest import SampleRun
@@ -44,11 +49,14 @@ class Webhook:
 
 @pytest.fixture
 def published(sample_run: SampleRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A data folder holding a copy of the sample company's serving file."""
+    """A data folder holding a copy of the sample company's serving file and reports: 90
+    days published and reported in one run, as after `productops run`."""
     root = tmp_path / "data"
     root.mkdir()
     shutil.copy(sample_run.paths.serving, root / "serving.duckdb")
+    shutil.copytree(sample_run.paths.reports, root / "reports")
     monkeypatch.setenv("PRODUCTOPS_DATA_DIR", str(root))
+    monkeypatch.delenv(REPORT_URL_ENV, raising=False)
     return root
 
 
@@ -115,7 +123,11 @@ def test_each_planted_story_fires_one_alert(
     assert hook.attempts == len(keys) + 2
     texts = [m["text"] for m in hook.messages]
     spike = next(t for t in texts if t.startswith("Social spike"))
-    assert str(st.incident) in spike and "mentions" in spike and "Report: " in spike
+    assert str(st.incident) in spike and "mentions" in spike
+    assert f"Report of {sample_run.end}: file://" in spike
+    for text in texts:  # every link opens a file: 90 days published, one report drawn
+        link = urlsplit(re.search(r"Report of [\d-]+: (\S+)$", text)[1])
+        assert Path(url2pathname(link.path)).is_file(), text
     assert "s3cr3t-token" not in logs
 
     # The next evaluation: nothing newly published, nothing asked for.
@@ -144,6 +156,61 @@ def test_no_webhook_no_alerts(published: Path, monkeypatch) -> None:
     monkeypatch.delenv(WEBHOOK_ENV, raising=False)
     skipped = evaluate(published)
     assert isinstance(skipped, dg.SkipReason) and WEBHOOK_ENV in skipped.skip_message
+
+
+def test_every_link_opens_a_report_that_exists_and_lists_the_alert(
+    sample_run: SampleRun, published: Path, httpserver: HTTPServer, monkeypatch
+) -> None:
+    """After 90 days published at once only the latest day's report exists: every alert,
+    whatever its day, links there, under $PRODUCTOPS_REPORT_BASE_URL when it is set."""
+    hook = Webhook(httpserver)
+    monkeypatch.setenv(WEBHOOK_ENV, hook.url)
+    monkeypatch.setenv(REPORT_URL_ENV, "https://reports.example.com/productops/")
+    requests = evaluate(published).run_requests
+    days = {day_of(r) for r in requests}
+    assert len(days) > 1 and min(days) < sample_run.end  # alerts of earlier days too
+    assert [p.name for p in (published / "reports").iterdir()] == [
+        report_path(published / "reports", sample_run.end).name
+    ]
+    with dg.DagsterInstance.ephemeral() as instance:
+        for request in requests:
+            assert execute(request, instance).success
+    assert len(hook.messages) == len(requests)
+    for message in hook.messages:
+        url = re.search(r"Report of [\d-]+: (\S+)$", message["text"])[1]
+        assert url.startswith("https://reports.example.com/productops/productops-"), url
+        name, anchor = urlsplit(url).path.rsplit("/", 1)[1], urlsplit(url).fragment
+        page = (published / "reports" / name).read_text()
+        assert f'id="{anchor}"' in page, (url, message["text"])
+
+
+def test_days_wait_for_their_report(published: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sensor can tick between the publication and the report drawn after it: the days
+    the newest report does not cover yet are asked for on a later tick, not linked blind."""
+    monkeypatch.setenv(WEBHOOK_ENV, "http://127.0.0.1:9/unused")
+    everything = evaluate(published).run_requests
+    first = min(day_of(r) for r in everything)
+    assert any(day_of(r) > first for r in everything)
+    reports = published / "reports"
+    (latest,) = reports.iterdir()
+    held = latest.rename(published / "held.tmp")  # the last day's report, not drawn yet
+    skipped = evaluate(published)
+    assert isinstance(skipped, dg.SkipReason) and "no report written yet" in skipped.skip_message
+
+    shutil.copy(held, report_path(reports, first))  # a report of the first alert's day
+    early = evaluate(published)
+    assert early.run_requests and {day_of(r) for r in early.run_requests} == {first}
+    waiting = evaluate(published, early.cursor)
+    assert isinstance(waiting, dg.SkipReason) and "is not written yet" in waiting.skip_message
+
+    held.rename(latest)
+    later = evaluate(published, early.cursor)
+    asked = [r.run_key for r in [*early.run_requests, *later.run_requests]]
+    assert sorted(asked) == sorted(r.run_key for r in everything)
+
+
+def day_of(request: dg.RunRequest) -> date:
+    return date.fromisoformat(request.run_config["ops"]["post_alert"]["config"]["day"])
 
 
 def date_of(key: str) -> date:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from productops.report import build_report, nps_changes
 from tests.conftest import SampleRun
@@ -67,7 +69,7 @@ def test_every_planted_story_is_told_in_numbers(sample_run: SampleRun, tmp_path:
     assert fix.sentences[0].startswith("1. pricing: costs ") and "beyond noise" in fix.sentences[0]
     seats = text["Seats to reclaim at renewal"]
     assert re.search(r"Right-sizing every tool at its renewal saves [\d,]+ (EUR|USD)", seats)
-    alerts = text["Alerts of the last 28 days"]
+    alerts = text["Alerts of the last 13 weeks, newest first"]
     assert f"Social spike on {stories.incident}" in alerts
     assert alerts.count("Social spike") == 1
 
@@ -94,3 +96,42 @@ def test_the_charts_cover_the_last_weeks_only(
     since = stories.incident + timedelta(days=1)
     with duckdb.connect(str(sample_run.paths.serving), read_only=True) as con:
         assert all(c.day >= since for c in nps_changes(con, since))
+
+
+def test_a_report_of_an_earlier_day_knows_nothing_after_it(
+    sample_run: SampleRun, tmp_path: Path
+) -> None:
+    """Reports of earlier days are drawn when a backfill's alerts need them: each shows the
+    13 weeks to its day, as the serving file has them, and lists its alerts at anchors."""
+    incident = sample_run.summary.stories.incident
+    report = build_report(sample_run.paths.serving, tmp_path, incident)
+    assert report.day == incident and report.path.name == f"productops-{incident}.html"
+    text = {s.title: " ".join(s.sentences) for s in report.sections}
+    day = f"{incident.day} {incident:%b %Y}"
+    assert f"On {day}, " in text["Can the numbers be trusted"]
+    assert f"Mentions spiked on {day}" in text["What the public says (Hacker News)"]
+    alerts = next(s for s in report.sections if s.title.startswith("Alerts of"))
+    assert alerts.sentences[0].startswith(f"{day}: Social spike on {incident}")
+    assert f'<p class="finding" id="alert-spike:{incident}">' in report.path.read_text()
+    with duckdb.connect(str(sample_run.paths.serving), read_only=True) as con:
+        assert all(
+            c.day <= incident - timedelta(days=13) for c in nps_changes(con, through=incident)
+        )
+    with pytest.raises(ValueError, match="is not published"):
+        build_report(sample_run.paths.serving, tmp_path, sample_run.start - timedelta(days=1))
+
+
+def test_a_plan_without_responses_in_its_28_days_has_no_margin(
+    sample_run: SampleRun, tmp_path: Path
+) -> None:
+    """Its margin was 0 / 0 = NaN, which is not JSON: vl-convert refused the chart and the
+    report was not drawn, as if nothing were published."""
+    serving = tmp_path / "serving.duckdb"
+    shutil.copy(sample_run.paths.serving, serving)
+    with duckdb.connect(str(serving)) as con:
+        con.execute(
+            "UPDATE marts.nps_daily SET responses = 0, promoters = 0, detractors = 0 "
+            "WHERE segment = 'plan' AND date = ?",
+            [sample_run.start],
+        )
+    assert build_report(serving, tmp_path / "reports").charts == 6
