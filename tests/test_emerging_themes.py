@@ -84,7 +84,7 @@ def build_themes_weekly(items: pl.DataFrame) -> dict[ThemeWeek, tuple[int, bool]
     from `items` as marts.feedback_items."""
     with duckdb.connect() as con:
         marts.prepare(con, load_taxonomy())
-        con.execute(f"CREATE TABLE marts.feedback_items ({marts.DDL['feedback_items']})")
+        con.execute(f"CREATE OR REPLACE TABLE marts.feedback_items ({marts.DDL['feedback_items']})")
         frame = items.with_columns(week=pl.col("date").dt.truncate("1w"))  # noqa: F841
         con.execute("INSERT INTO marts.feedback_items BY NAME SELECT * FROM frame")
         marts.build_feedback_themes_weekly(
