@@ -7,7 +7,7 @@ import duckdb
 
 from assets.marts import MARTS_CODE_VERSION, mart_key
 from assets.options import AssetOptions
-from assets.policies import FOLLOW
+from assets.policies import COMBINE
 from assets.raw import OWNERS
 from productops import held, lakehouse
 from productops.marts import CONTRACT_TABLES, ensure_tables
@@ -75,7 +75,7 @@ def serving_assets(options: AssetOptions) -> list[dg.AssetsDefinition]:
         owners=OWNERS,
         kinds={"duckdb"},
         pool=options.warehouse_pool,
-        automation_condition=FOLLOW,
+        automation_condition=COMBINE,
     )
     def publication(
         context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse
@@ -92,16 +92,17 @@ def serving_assets(options: AssetOptions) -> list[dg.AssetsDefinition]:
             # The follow-up after a blocking check failed publishes what either run built.
             if follows := context.run.tags.get(FOLLOWS_TAG):
                 refreshed |= _refreshed_in_run(context.instance, follows)
-        keep = frozenset(CONTRACT_TABLES) - refreshed
+        window = _window(context.run)
         snapshot: int | None = None
         with warehouse.connect() as con:
             ensure_tables(con)
             lake = lakehouse.Lakehouse.from_env()
             if lake:  # one consistent state of a warehouse other workers may be writing
                 snapshot = lake.attach_snapshot(con, "published_snapshot")
-            behind = held.held_sources(
-                con, keep, _window(context.run), _previously_held(warehouse.paths.serving)
-            )
+            # A mart whose own blocking check failed was built, but is not published.
+            failed = held.failed_mart_checks(con, window)
+            keep = (frozenset(CONTRACT_TABLES) - refreshed) | frozenset(failed)
+            behind = held.held_sources(con, keep, window, _previously_held(warehouse.paths.serving))
             pub = publish(
                 con,
                 warehouse.paths.serving,
@@ -110,6 +111,7 @@ def serving_assets(options: AssetOptions) -> list[dg.AssetsDefinition]:
                 versions={"code": MARTS_CODE_VERSION, "taxonomy": options.taxonomy_version},
                 keep_previous=keep,
                 held=behind,
+                failed_checks=failed,
                 catalog="published_snapshot" if lake else None,
             )
         for source in pub.held:
@@ -157,7 +159,7 @@ def serving_assets(options: AssetOptions) -> list[dg.AssetsDefinition]:
         group_name="serving",
         owners=OWNERS,
         kinds={"html"},
-        automation_condition=FOLLOW,
+        automation_condition=COMBINE,
     )
     def report(context: dg.AssetExecutionContext, data: DataFolder) -> dg.MaterializeResult:
         # Imported here: Altair takes 0.2 s to import, and every process that loads the

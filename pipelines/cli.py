@@ -251,6 +251,7 @@ def _warehouse_write(paths) -> Iterator[duckdb.DuckDBPyConnection]:
 def cmd_accept(args: argparse.Namespace) -> int:
     from productops import overrides
     from productops.lakehouse import warehouse_exists
+    from productops.marts import COMBINED, MART_SOURCES
 
     paths = data_paths()
     if not warehouse_exists(paths):
@@ -270,7 +271,13 @@ def cmd_accept(args: argparse.Namespace) -> int:
             return 2
     verb = "Restored the failures of" if args.undo else "Accepted"
     console.print(f"{verb} {args.source} on {args.date}: {', '.join(done.checks)} (by {args.by}).")
-    return _republish(args.date, args.date, ["group:marts", "group:serving"])
+    # The accepted source's marts and the combined ones: another source still held back
+    # stays as last published.
+    own = [f"marts/{t}" for t, sources in MART_SOURCES.items()
+           if args.source in sources and t not in COMBINED]  # fmt: skip
+    return _republish(
+        args.date, args.date, [*own, *(f"marts/{t}" for t in COMBINED), "group:serving"]
+    )
 
 
 def cmd_withdraw(args: argparse.Namespace) -> int:

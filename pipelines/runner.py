@@ -340,8 +340,8 @@ def _materialise(
             # Dagster skipped everything downstream of the failed source in the run,
             # the combined marts and the publication included: built here from what is
             # trusted, they publish the other sources' fresh marts beside the held ones.
-            done = {e.asset_key for e in result.get_asset_materialization_events()}
-            todo = [k for k in follow_up if k not in done]
+            built = {e.asset_key for e in result.get_asset_materialization_events()}
+            todo = [k for k in follow_up if k not in built]
             outcome.trust_run_id = str(uuid.uuid4())
             trust = _run(job, instance, outcome.trust_run_id, todo, (start, end), log_level,
                          {FOLLOWS_TAG: outcome.run_id})  # fmt: skip

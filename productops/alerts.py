@@ -136,7 +136,7 @@ _UNTRUSTED = """
                               h.held_since, array_to_string(h.held_tables, ', ')), ''),
            j.checks_failed::DOUBLE
     FROM (SELECT *, lag(bad) OVER (PARTITION BY source ORDER BY date) AS was_bad FROM judged) j
-    LEFT JOIN (HELD_SOURCES) h ON h.source = j.source AND h.held_since <= j.date
+    LEFT JOIN (HELD_SOURCES) h ON h.source = j.source AND h.held_since = j.date
     WHERE j.bad AND NOT coalesce(j.was_bad, false) AND j.date > ? AND j.date <= ?
 """.replace("EMPTY_BELOW", str(EMPTY_DAY_ORDINARY_BELOW))
 _RENEWALS = """

@@ -263,9 +263,10 @@ TABLES: tuple[Table, ...] = (
                "Seat-weighted utilisation over all tools (licences and tool_usage)."),
             _c("sources_trusted", "INTEGER", "How many of the five sources are trusted that day."),
             _c("sources_missing", "VARCHAR[]",
-               "(v3) The sources not trusted that day (data_trust), sorted; their figures "
-               "in the row are NULL. Empty when all five are trusted; all five for a day "
-               "data_trust has not built."),
+               "(v3) The sources whose figures the row lacks, sorted: not trusted that day "
+               "(data_trust), or their mart not built for it (tool_licences is held with "
+               "tool_usage); their figures are NULL. Empty when all five are there; all five "
+               "for a day data_trust has not built."),
             PUBLISHED_AT,
         ),
         notes="(v3) Built every day from the trusted sources: a source not trusted on a day "

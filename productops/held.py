@@ -15,7 +15,7 @@ from datetime import date
 
 import duckdb
 
-from productops.marts import MART_SOURCES
+from productops.marts import COMBINED, MART_SOURCES
 from productops.sources import SOURCES
 
 HELD_COLUMNS = """source VARCHAR, held_since DATE, held_tables VARCHAR[],
@@ -84,7 +84,9 @@ def held_sources(
     """
     blocked = _blocked(con, window)
     tables: dict[str, list[str]] = {}
-    for table in sorted(held_tables):
+    # A combined table is never held for a source (it is built from the trusted days):
+    # kept, it was not rebuilt, and `reasons` says so.
+    for table in sorted(set(held_tables) - set(COMBINED)):
         for source in MART_SOURCES.get(table, ()):
             if source in blocked:
                 tables.setdefault(source, []).append(table)
@@ -99,12 +101,31 @@ def held_sources(
     ]
 
 
-def reasons(held: list[Held], held_tables: Iterable[str]) -> dict[str, str]:
-    """Why each held table is held; a table no source explains was not rebuilt (a run of
-    part of the graph, or a failed step)."""
+def failed_mart_checks(
+    con: duckdb.DuckDBPyConnection, window: tuple[date, date]
+) -> dict[str, list[str]]:
+    """Contract tables whose own blocking check failed on a day of the window, with the
+    checks: built, but not to be published until the check passes."""
+    rows = con.execute(
+        """SELECT substr(source, 7), list_sort(list(DISTINCT check_name))
+           FROM quality.latest_results
+           WHERE starts_with(source, 'marts.') AND severity = 'ERROR' AND NOT passed
+             AND partition BETWEEN ? AND ? GROUP BY ALL""",
+        list(window),
+    ).fetchall()
+    return dict(rows)
+
+
+def reasons(
+    held: list[Held], held_tables: Iterable[str], failed: dict[str, list[str]] | None = None
+) -> dict[str, str]:
+    """Why each held table is held: a source's blocking failure, the table's own check,
+    or else it was not rebuilt (a run of part of the graph, or a failed step)."""
+    failed = failed or {}
     out = {}
     for table in sorted(held_tables):
         why = [h.reason for h in held if table in h.tables]
+        why += [f"its own check failed: {', '.join(failed[table])}"] if table in failed else []
         out[table] = "; ".join(why) or "not rebuilt by this run"
     return out
 

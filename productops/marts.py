@@ -19,6 +19,7 @@ import duckdb
 
 from productops import ledger
 from productops.quality.results import RESULTS_DDL
+from productops.quoting import literal
 from productops.sentiment import LABEL_MACRO, SCORES, ensure_scored
 from productops.sql import table_columns, transaction
 from productops.staging import REJECTED_FILES_DDL
@@ -95,6 +96,7 @@ CONTRACT_TABLES = (
 MART_SOURCES: dict[str, tuple[str, ...]] = {
     "nps_daily": ("nps",),
     "nps_comments": ("nps",),
+    "feedback_items": ("feedback",),  # internal: what the feedback marts share
     "feedback_themes_weekly": ("feedback",),
     "social_sentiment_daily": ("social",),
     "tool_usage_daily": ("tool_usage",),
@@ -190,8 +192,9 @@ def prepare(con: duckdb.DuckDBPyConnection, taxonomy: Taxonomy) -> None:
     for table, source in TRUSTED_MARTS.items():
         _ensure(con, table)
         con.execute(
-            f"CREATE OR REPLACE TEMP VIEW trusted_{table} AS SELECT * FROM marts.{table} "
-            f"WHERE date NOT IN (SELECT date FROM quality.blocked_days WHERE source = '{source}')"
+            f"CREATE OR REPLACE TEMP VIEW trusted_{table} AS SELECT * FROM marts.{table} m "
+            "WHERE NOT EXISTS (SELECT 1 FROM quality.blocked_days b "
+            f"WHERE b.source = {literal(source)} AND b.date = m.date)"
         )
     con.execute(taxonomy.macro_sql())
     con.execute(LABEL_MACRO)
@@ -723,11 +726,13 @@ def build_tool_licences(con: duckdb.DuckDBPyConnection, w: Window) -> int:
 
 
 def build_account_voice(con: duckdb.DuckDBPyConnection) -> int:
-    """One row per account, as of the latest day of feedback (90-day signals), from the
-    trusted source-days; `sources_missing` names nps or feedback when untrusted that day."""
+    """One row per account, as of the latest day `data_trust` judged (90-day signals),
+    from the trusted source-days; `sources_missing` names nps or feedback when not
+    trusted that day."""
     _ensure(con, "data_trust")
     select = """
-    WITH as_of AS (SELECT max(date) AS d FROM trusted_feedback_items),
+    WITH as_of AS (SELECT coalesce((SELECT max(date) FROM marts.data_trust),
+                                   (SELECT max(date) FROM trusted_feedback_items)) AS d),
     nps AS (
         SELECT account_id, count(*) AS nps_responses,
                arg_max(score, responded_at) AS latest_score,
@@ -876,47 +881,60 @@ def build_data_trust(
 
 
 def build_kpi_daily(con: duckdb.DuckDBPyConnection, w: Window) -> int:
-    """One row per day from the other marts, each source's figures only where
-    `data_trust` trusts that source on the day: NULL otherwise (never a zero, never an
-    older day's figure), and the row's `sources_missing` names it. A day `data_trust`
-    has not built lacks every source."""
+    """One row per day from the other marts. A source's figures are there only where
+    `data_trust` trusts it that day and its mart was built for the day: otherwise they
+    are NULL (never a zero, never an older day's figure) and `sources_missing` names the
+    source. A day `data_trust` has not built lacks every source."""
     _ensure(con, "data_trust")
-    sources = "', '".join(FRESHNESS_LIMIT_HOURS)
+    flags = ", ".join(
+        f"coalesce(bool_or(trusted) FILTER (source = {literal(s)}), false) AS {s}"
+        for s in FRESHNESS_LIMIT_HOURS
+    )
     select = f"""
     WITH trust AS (
-        SELECT date, count(*) FILTER (trusted) AS trusted,
-               list_sort(list(source) FILTER (NOT trusted)) AS missing,
-               {", ".join(f"bool_or(trusted) FILTER (source = '{s}') AS {s}" for s in FRESHNESS_LIMIT_HOURS)}
+        SELECT date, count(*) FILTER (trusted) AS trusted, {flags}
         FROM marts.data_trust WHERE date BETWEEN ? AND ? GROUP BY ALL
+    ),
+    have AS (
+        SELECT cal.date, coalesce(t.trusted, 0) AS trusted,
+               coalesce(t.nps, false) AND n.date IS NOT NULL AS nps,
+               coalesce(t.feedback, false) AND f.date IS NOT NULL AS feedback,
+               coalesce(t.social, false) AND s.date IS NOT NULL AS social,
+               coalesce(t.tool_usage, false) AND EXISTS (
+                   SELECT 1 FROM marts.tool_usage_daily d WHERE d.date = cal.date) AS tool_usage,
+               coalesce(t.licences, false) AND l.date IS NOT NULL AS licences,
+               n.nps_28d, n.responses_28d, f.items, f.negative_share, s.mentions,
+               s.net_sentiment, coalesce(u.users, 0) AS users, l.utilisation
+        FROM ({_calendar()}) cal
+        LEFT JOIN trust t ON t.date = cal.date
+        LEFT JOIN marts.nps_daily n ON n.date = cal.date AND n.segment = 'all'
+        LEFT JOIN (SELECT date, count(*) AS items,
+                          avg((sentiment_label = 'negative')::INTEGER) AS negative_share
+                   FROM trusted_feedback_items WHERE date BETWEEN ? AND ? GROUP BY ALL) f
+               ON f.date = cal.date
+        LEFT JOIN marts.social_sentiment_daily s ON s.date = cal.date AND s.platform = 'all'
+        LEFT JOIN (SELECT date, count(DISTINCT user_key) AS users FROM trusted_tool_events
+                   WHERE date BETWEEN ? AND ? AND outcome IN {SUCCESS_OUTCOMES} GROUP BY ALL) u
+               ON u.date = cal.date
+        LEFT JOIN (SELECT date, CASE WHEN sum(seats) > 0
+                                     THEN sum(active_users_30d) / sum(seats) END
+                                     AS utilisation
+                   FROM marts.tool_licences WHERE date BETWEEN ? AND ? GROUP BY ALL) l
+               ON l.date = cal.date
     )
-    SELECT cal.date,
-           CASE WHEN t.nps THEN n.nps_28d END AS nps_28d,
-           CASE WHEN t.nps THEN coalesce(n.responses_28d, 0) END AS nps_responses_28d,
-           CASE WHEN t.feedback THEN coalesce(f.items, 0) END AS feedback_items,
-           CASE WHEN t.feedback THEN f.negative_share END AS negative_feedback_share,
-           CASE WHEN t.social THEN coalesce(s.mentions, 0) END AS social_mentions,
-           CASE WHEN t.social THEN s.net_sentiment END AS social_net_sentiment,
-           CASE WHEN t.tool_usage THEN coalesce(u.users, 0) END AS tool_active_users,
-           CASE WHEN t.licences AND t.tool_usage THEN l.utilisation END AS licence_utilisation,
-           coalesce(t.trusted, 0) AS sources_trusted,
-           CASE WHEN t.date IS NULL THEN ['{sources}'] ELSE coalesce(t.missing, []) END
-               AS sources_missing
-    FROM ({_calendar()}) cal
-    LEFT JOIN trust t ON t.date = cal.date
-    LEFT JOIN marts.nps_daily n ON n.date = cal.date AND n.segment = 'all'
-    LEFT JOIN (SELECT date, count(*) AS items,
-                      avg((sentiment_label = 'negative')::INTEGER) AS negative_share
-               FROM trusted_feedback_items WHERE date BETWEEN ? AND ? GROUP BY ALL) f
-           ON f.date = cal.date
-    LEFT JOIN marts.social_sentiment_daily s ON s.date = cal.date AND s.platform = 'all'
-    LEFT JOIN (SELECT date, count(DISTINCT user_key) AS users FROM trusted_tool_events
-               WHERE date BETWEEN ? AND ? AND outcome IN {SUCCESS_OUTCOMES} GROUP BY ALL) u
-           ON u.date = cal.date
-    LEFT JOIN (SELECT date, CASE WHEN sum(seats) > 0
-                                 THEN sum(active_users_30d) / sum(seats) END
-                                 AS utilisation
-               FROM marts.tool_licences WHERE date BETWEEN ? AND ? GROUP BY ALL) l
-           ON l.date = cal.date
+    SELECT date,
+           CASE WHEN nps THEN nps_28d END AS nps_28d,
+           CASE WHEN nps THEN responses_28d END AS nps_responses_28d,
+           CASE WHEN feedback THEN items END AS feedback_items,
+           CASE WHEN feedback THEN negative_share END AS negative_feedback_share,
+           CASE WHEN social THEN mentions END AS social_mentions,
+           CASE WHEN social THEN net_sentiment END AS social_net_sentiment,
+           CASE WHEN tool_usage THEN users END AS tool_active_users,
+           CASE WHEN licences AND tool_usage THEN utilisation END AS licence_utilisation,
+           trusted AS sources_trusted,
+           list_sort(list_filter([{", ".join(f"CASE WHEN NOT {s} THEN {literal(s)} END" for s in FRESHNESS_LIMIT_HOURS)}],
+                                 lambda x: x IS NOT NULL)) AS sources_missing
+    FROM have
     """
     params = [w.start, w.end] * 5
     return _replace(con, "kpi_daily", select, params, where_params=[w.start, w.end])

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -20,7 +20,7 @@ import duckdb
 
 from productops import contract
 from productops.held import HELD_COLUMNS, Held, reasons
-from productops.marts import CONTRACT_TABLES
+from productops.marts import CONTRACT_TABLES, contract_columns
 from productops.permissions import serving_mode
 from productops.quoting import literal
 from productops.sql import table_columns
@@ -70,15 +70,20 @@ def _cells_safe(con: duckdb.DuckDBPyConnection, table: str, catalog: str | None)
     return ", ".join(out)
 
 
-def _previous_tables(path: Path) -> set[str]:
+def _previous_tables(path: Path) -> dict[str, list[str]]:
+    """The published tables of the serving file now, with their columns in order."""
     if not path.exists():
-        return set()
+        return {}
     with duckdb.connect(str(path), read_only=True) as con:
-        return {
-            t for (t,) in con.execute(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts'"
-            ).fetchall()
-        }  # fmt: skip
+        rows = con.execute(
+            "SELECT table_name, list(column_name ORDER BY ordinal_position) "
+            "FROM information_schema.columns WHERE table_schema = 'marts' GROUP BY ALL"
+        ).fetchall()
+    return dict(rows)
+
+
+def _published_columns(table: str) -> list[str]:
+    return [*contract_columns(table), "_published_at"]
 
 
 def _comment(con: duckdb.DuckDBPyConnection) -> None:
@@ -103,6 +108,7 @@ def publish(
     versions: dict[str, str],
     keep_previous: frozenset[str] = frozenset(),
     held: list[Held] | None = None,
+    failed_checks: dict[str, list[str]] | None = None,
     catalog: str | None = None,
 ) -> Publication:
     """Publish every contract table from the warehouse (`con`) to `target`, atomically.
@@ -117,13 +123,11 @@ def publish(
     publication_id = str(uuid.uuid4())
     tmp = target.with_name(f".{target.name}.{publication_id[:8]}.tmp")
     previous = _previous_tables(target)
-    keep = sorted(t for t in keep_previous if t in previous)
-    # A table never published before cannot be kept: it is published, and not held.
-    held = [
-        replace(h, tables=kept)
-        for h in held or []
-        if (kept := tuple(t for t in h.tables if t in keep))
-    ]
+    # A table never published before (or published under other columns, by an older
+    # version) cannot be kept: it is published from the warehouse, still built from
+    # trusted days only, and `held` still says its source is held back.
+    keep = sorted(t for t in keep_previous if previous.get(t) == _published_columns(t))
+    held = held or []
     at = published_at.replace(tzinfo=None)
     counts: dict[str, int] = {}
     con.execute(f"ATTACH {literal(tmp)} AS pub (STORAGE_VERSION '{STORAGE_VERSION}')")
@@ -174,7 +178,7 @@ def publish(
                 publication_id, at, run_id, json.dumps(counts, sort_keys=True), keep,
                 versions.get("code", ""), versions.get("taxonomy", ""), STORAGE_VERSION,
                 [t for t in CONTRACT_TABLES if t not in keep],
-                json.dumps(reasons(held, keep), sort_keys=True),
+                json.dumps(reasons(held, keep, failed_checks), sort_keys=True),
             ],
         )  # fmt: skip
         con.execute("CHECKPOINT pub")

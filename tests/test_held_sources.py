@@ -179,7 +179,9 @@ def _assert_only_held(company: Company, source: str, day: date, before: dict[str
     for table in fresh - set(held_tables):
         assert company.newest(table) == day, table
     kpi = company.kpi(day)
-    assert kpi["sources_missing"] == [source]
+    # The licence mart is measured against tool usage: held with it, its figure is missing.
+    lacking = ["licences", "tool_usage"] if source == "tool_usage" else [source]
+    assert kpi["sources_missing"] == lacking
     for figure in KPI_FIGURES[source]:
         assert kpi[figure] is None, figure
     # Every other source's figures are there (a day's negative share and net sentiment
@@ -293,3 +295,21 @@ def test_a_source_that_never_delivered_is_not_trusted(tmp_path: Path) -> None:
     assert len(rows) == 15 and not any(trusted for _, trusted, _ in rows)
     notes = {n for s, _, n in rows if s == "licences"}
     assert notes == {"no licence inventory has arrived"}
+
+
+def test_a_mart_whose_own_check_failed_is_held_with_its_reason() -> None:
+    """A metrics_consistent failure on a day of the window keeps that table, and only it."""
+    from productops import held
+    from productops.quality.results import CheckOutcome, DayOutcome, record
+
+    day = date(2026, 10, 1)
+    with duckdb.connect() as con:
+        for table, passed in (("nps_daily", False), ("kpi_daily", True)):
+            outcome = CheckOutcome("metrics_consistent", "ERROR", "0 rows",
+                                   [DayOutcome(day, passed, detail="NPS outside -100..100")])  # fmt: skip
+            record(con, [(outcome, "")], run_id="r", asset=f"marts/{table}",
+                   source=f"marts.{table}", checked_at=datetime.now(UTC))  # fmt: skip
+        assert held.failed_mart_checks(con, (day, day)) == {"nps_daily": ["metrics_consistent"]}
+        assert held.failed_mart_checks(con, (day + timedelta(days=1),) * 2) == {}
+        why = held.reasons([], {"nps_daily"}, held.failed_mart_checks(con, (day, day)))
+    assert why == {"nps_daily": "its own check failed: metrics_consistent"}
