@@ -12,42 +12,18 @@ from assets.raw import OWNERS
 from productops import held, lakehouse
 from productops.marts import CONTRACT_TABLES, ensure_tables
 from productops.range_tags import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG
-from productops.serving import FOLLOWS_TAG, REPUBLISH_TAG, STORAGE_VERSION, publish
+from productops.serving import REPUBLISH_TAG, STORAGE_VERSION, publish
 from resources import DataFolder, DuckDBWarehouse
 
 
-def _refreshed_in_run(instance: dg.DagsterInstance, run_id: str) -> set[str]:
-    """The contract tables this run materialized.
-
-    Usually each one's newest materialization is this run's. When it is not, another run
-    materialized the table since (a second worker of the team profile, backfilling other
-    days at the same time), and only this run's own events can tell whether it did too:
-    read then, and only then, because a backfill run holds thousands of events.
-    """
-    tables = {mart_key(t): t for t in CONTRACT_TABLES}
-    latest = instance.get_latest_materialization_events(list(tables))
-    refreshed = {tables[k] for k, e in latest.items() if e is not None and e.run_id == run_id}
-    cursor = None
-    while len(refreshed) < len(tables):
-        page = instance.get_records_for_run(
-            run_id, cursor=cursor, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION, limit=1000
-        )
-        refreshed |= {tables[r.asset_key] for r in page.records if r.asset_key in tables}
-        if not page.has_more:
-            break
-        cursor = page.cursor
-    return refreshed
-
-
-def _window(run: dg.DagsterRun) -> tuple[date, date]:
-    """The days the run materialised (its range tags, or its one partition), else today."""
+def _window(run: dg.DagsterRun) -> tuple[date, date] | None:
+    """The days the run materialised (its range tags, or its one partition), if it says."""
     tags = run.tags
     start = tags.get(PARTITION_RANGE_START_TAG) or tags.get("dagster/partition")
     end = tags.get(PARTITION_RANGE_END_TAG) or start
     if start and end:
         return date.fromisoformat(start), date.fromisoformat(end)
-    today = datetime.now(UTC).date()
-    return today, today
+    return None
 
 
 def _previously_held(path) -> dict[str, date]:
@@ -80,28 +56,23 @@ def serving_assets(options: AssetOptions) -> list[dg.AssetsDefinition]:
     def publication(
         context: dg.AssetExecutionContext, warehouse: DuckDBWarehouse
     ) -> dg.MaterializeResult:
-        # Publish what this run refreshed; carry the rest over as last published. When a
-        # blocking check stopped the metric marts, only data_trust was refreshed, so BI keeps
-        # the last trusted metrics and sees at once which source failed and why.
-        if context.run.tags.get(REPUBLISH_TAG) == "all":
-            # After a withdrawal: the warehouse's marts are the truth (blocked runs never
-            # touch them), so every table is published from there.
-            refreshed = set(CONTRACT_TABLES)
-        else:
-            refreshed = _refreshed_in_run(context.instance, context.run.run_id)
-            # The follow-up after a blocking check failed publishes what either run built.
-            if follows := context.run.tags.get(FOLLOWS_TAG):
-                refreshed |= _refreshed_in_run(context.instance, follows)
-        window = _window(context.run)
+        # Every table is published from the warehouse, whose marts are built from trusted
+        # source-days only, except the held ones: the marts of a source that failed a
+        # blocking check on a day of this run (Dagster did not rebuild them), and a mart
+        # whose own check failed. Decided from the warehouse, not from which run built
+        # what, so that a publication in a run of its own (the daemon's, the follow-up
+        # after a failed check, a second worker's) holds back the same tables.
+        republish_all = context.run.tags.get(REPUBLISH_TAG) == "all"  # after a withdrawal
         snapshot: int | None = None
         with warehouse.connect() as con:
             ensure_tables(con)
             lake = lakehouse.Lakehouse.from_env()
             if lake:  # one consistent state of a warehouse other workers may be writing
                 snapshot = lake.attach_snapshot(con, "published_snapshot")
-            # A mart whose own blocking check failed was built, but is not published.
-            failed = held.failed_mart_checks(con, window)
-            keep = (frozenset(CONTRACT_TABLES) - refreshed) | frozenset(failed)
+            window = _window(context.run) or held.latest_judged_day(con)
+            failed = {} if republish_all else held.failed_mart_checks(con, window)
+            keep = frozenset() if republish_all else held.blocked_tables(con, window)
+            keep |= frozenset(failed)
             behind = held.held_sources(con, keep, window, _previously_held(warehouse.paths.serving))
             pub = publish(
                 con,
@@ -117,10 +88,7 @@ def serving_assets(options: AssetOptions) -> list[dg.AssetsDefinition]:
         for source in pub.held:
             context.log.warning(source.sentence())
         if pub.kept_from_previous:
-            context.log.warning(
-                "Not refreshed in this run, kept as last published: "
-                + ", ".join(pub.kept_from_previous)
-            )
+            context.log.warning("Kept as last published: " + ", ".join(pub.kept_from_previous))
         context.log.info(f"Published {sum(pub.row_counts.values())} rows to {pub.path}")
         return dg.MaterializeResult(
             metadata={

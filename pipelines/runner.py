@@ -25,7 +25,6 @@ from productops.config_files import config_file
 from productops.marts import COMBINED
 from productops.range_tags import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG
 from productops.recovery import Recovery, data_folder_lock, recover, run_tags
-from productops.serving import FOLLOWS_TAG
 from productops.settings import data_paths, first_day, settings_file
 
 # Rebuilt after a blocking check failed, from the trusted source-days (data_trust from
@@ -343,8 +342,7 @@ def _materialise(
             built = {e.asset_key for e in result.get_asset_materialization_events()}
             todo = [k for k in follow_up if k not in built]
             outcome.trust_run_id = str(uuid.uuid4())
-            trust = _run(job, instance, outcome.trust_run_id, todo, (start, end), log_level,
-                         {FOLLOWS_TAG: outcome.run_id})  # fmt: skip
+            trust = _run(job, instance, outcome.trust_run_id, todo, (start, end), log_level)
             if not trust.success:
                 outcome.errors.append(
                     f"publishing around the failed checks failed (run {outcome.trust_run_id})"

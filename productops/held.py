@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 
 import duckdb
 
-from productops.marts import COMBINED, MART_SOURCES
+from productops.marts import COMBINED, CONTRACT_TABLES, MART_SOURCES
 from productops.sources import SOURCES
 
 HELD_COLUMNS = """source VARCHAR, held_since DATE, held_tables VARCHAR[],
@@ -67,6 +67,25 @@ def _blocked(
         list(window),
     ).fetchall()
     return {source: (first, checks) for source, first, checks in rows}
+
+
+def blocked_tables(con: duckdb.DuckDBPyConnection, window: tuple[date, date]) -> frozenset[str]:
+    """The contract tables of the sources with a blocking failure in the window: Dagster
+    did not rebuild them, and they stay as last published."""
+    blocked = _blocked(con, window)
+    return frozenset(
+        table
+        for table, sources in MART_SOURCES.items()
+        if table in CONTRACT_TABLES and table not in COMBINED and set(sources) & blocked.keys()
+    )
+
+
+def latest_judged_day(con: duckdb.DuckDBPyConnection) -> tuple[date, date]:
+    """The newest day data_trust has judged (today before any), as a one-day window: what
+    a publication outside a run of days holds back for."""
+    (day,) = con.execute("SELECT max(date) FROM marts.data_trust").fetchall()[0]
+    day = day or datetime.now(UTC).date()
+    return day, day
 
 
 def held_sources(

@@ -30,9 +30,6 @@ from productops.sql import table_columns
 STORAGE_VERSION = "v1.0.0"
 # A run tagged with this (value "all") publishes every table from the warehouse.
 REPUBLISH_TAG = "productops/republish"
-# A run that finishes another (the follow-up after a blocking check failed) carries this
-# tag with the other run's id: a table either of them refreshed is fresh.
-FOLLOWS_TAG = "productops/follows"
 
 
 @dataclass(frozen=True)
