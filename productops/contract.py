@@ -327,7 +327,8 @@ TABLES: tuple[Table, ...] = (
             _c("row_counts", "VARCHAR", "Rows per table, as JSON."),
             _c("kept_from_previous", "VARCHAR[]",
                "Tables held: kept as the previous publication had them, because a source they "
-               "are built from failed a blocking check (or the run did not rebuild them)."),
+               "are built from failed a blocking check on a day of the run (v3: only that "
+               "source's tables), or their own check failed."),
             _c("code_version", "VARCHAR", "The marts' code version."),
             _c("taxonomy_version", "VARCHAR", "Hash of the theme taxonomy used."),
             _c("storage_version", "VARCHAR", "The DuckDB storage version of the file."),

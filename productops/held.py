@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime
 
 import duckdb
 
+from productops import ledger
 from productops.marts import COMBINED, CONTRACT_TABLES, MART_SOURCES
 from productops.sources import SOURCES
 
@@ -70,14 +71,31 @@ def _blocked(
 
 
 def blocked_tables(con: duckdb.DuckDBPyConnection, window: tuple[date, date]) -> frozenset[str]:
-    """The contract tables of the sources with a blocking failure in the window: Dagster
-    did not rebuild them, and they stay as last published."""
-    blocked = _blocked(con, window)
-    return frozenset(
-        table
-        for table, sources in MART_SOURCES.items()
-        if table in CONTRACT_TABLES and table not in COMBINED and set(sources) & blocked.keys()
-    )
+    """The contract tables to keep as last published: those of a source whose blocking
+    check failed on a day of the window and that were not rebuilt since (Dagster skipped
+    them). A table rebuilt after the failure (a republish after `accept --undo`) left the
+    day out already, and is published."""
+    failed = con.execute(
+        """SELECT source, partition, max(checked_at) FROM quality.latest_results
+           WHERE NOT passed AND severity = 'ERROR'
+             AND (partition IS NULL OR partition BETWEEN ? AND ?) GROUP BY ALL""",
+        list(window),
+    ).fetchall()
+    candidates = {t: s for t, s in MART_SOURCES.items()
+                  if t in CONTRACT_TABLES and t not in COMBINED}  # fmt: skip
+    built = ledger.last_built(con, [f"marts.{t}" for t in candidates])
+    latest = {}  # for the inventory's checks, which have no day: any day's build counts
+    for (table, _), at in built.items():
+        latest[table] = max(at, latest.get(table, at))
+    held = set()
+    for table, sources in candidates.items():
+        for source, day, at in failed:
+            if source not in sources:
+                continue
+            since = built.get((f"marts.{table}", day)) if day else latest.get(f"marts.{table}")
+            if since is None or since < at:
+                held.add(table)
+    return frozenset(held)
 
 
 def latest_judged_day(con: duckdb.DuckDBPyConnection) -> tuple[date, date]:

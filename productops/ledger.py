@@ -21,7 +21,7 @@ it consumed simply rebuilds the same days again (every build is idempotent).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import duckdb
 
@@ -79,11 +79,13 @@ def record_changes(con: duckdb.DuckDBPyConnection, table: str, days: Iterable[da
     listed = sorted(set(days))
     if not listed:
         return
+    # The time in UTC, as the check results keep theirs: which came last tells whether a
+    # mart was built after its source's check failed (`productops.held`).
     con.execute(
-        "INSERT INTO ops.day_changes (change_id, table_name, date) "
+        "INSERT INTO ops.day_changes (change_id, table_name, date, changed_at) "
         "SELECT (SELECT coalesce(max(change_id), 0) + 1 FROM ops.day_changes), ?, "
-        "unnest(?::DATE[])",
-        [table, listed],
+        "unnest(?::DATE[]), ?",
+        [table, listed, datetime.now(UTC).replace(tzinfo=None)],
     )
 
 
@@ -94,6 +96,19 @@ def record_built(con: duckdb.DuckDBPyConnection, table: str, first: date, last: 
         first, last = min(found[0], first), max(found[1], last)
     con.execute("DELETE FROM ops.built_range WHERE table_name = ?", [table])
     con.execute("INSERT INTO ops.built_range VALUES (?, ?, ?)", [table, first, last])
+
+
+def last_built(
+    con: duckdb.DuckDBPyConnection, tables: Iterable[str]
+) -> dict[tuple[str, date], datetime]:
+    """(table, day) -> when that day of the table was last rebuilt (UTC)."""
+    ensure(con)
+    rows = con.execute(
+        "SELECT table_name, date, max(changed_at) FROM ops.day_changes "
+        "WHERE list_contains(?::VARCHAR[], table_name) GROUP BY ALL",
+        [sorted(tables)],
+    ).fetchall()
+    return {(t, d): at for t, d, at in rows}
 
 
 def built_range(con: duckdb.DuckDBPyConnection, table: str) -> tuple[date, date] | None:

@@ -25,7 +25,7 @@ import duckdb
 import pytest
 
 from pipelines.runner import RunOutcome, materialise
-from productops import overrides
+from productops import alerts, overrides
 from productops.marts import prepare as prepare_marts
 from productops.report import build_report
 from productops.sample import write_sample
@@ -212,6 +212,11 @@ def test_each_source_in_turn_holds_back_only_itself(company: Company) -> None:
     report = build_report(company.paths.serving, company.paths.reports)
     page = report.path.read_text()
     assert f"nps is held back since {days[0].isoformat()}" in page
+    with duckdb.connect(str(company.paths.serving), read_only=True) as con:
+        (alert,) = [a for a in alerts.detect(con, days[0] - timedelta(days=1), days[0])
+                    if a.kind == "source_untrusted"]  # fmt: skip
+    assert "Source nps is not trusted" in alert.sentence
+    assert "nps_comments, nps_daily stay as last published" in alert.sentence
 
     # Day 2: the NPS file of day 1 is dropped again, fixed; feedback arrives broken.
     # Day 1 is back in the NPS metrics and the KPIs; feedback alone is held.
