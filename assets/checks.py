@@ -116,20 +116,33 @@ def staging_checks(suite: TableSuite, options: AssetOptions) -> dg.AssetChecksDe
         chosen = {key.name for key in context.selected_asset_check_keys}
         names = [n for g, rules in rules_of.items() if g in chosen for n in rules]
         with warehouse.connect() as con:
-            outcomes = engine.evaluate(con, warehouse.paths, suite, start, end, datetime.now(UTC))
-            # Every rule keeps its own rows (data_trust reads them), in one insert.
-            described = [(outcomes[n], outcomes[n].describe(f"{suite.table} {n}")) for n in names]
-            results.record(
-                con, described, run_id=context.run.run_id,
-                asset=staging_key(suite.source).to_user_string(), source=suite.source.name,
-                checked_at=datetime.now(UTC),
-            )  # fmt: skip
+            outcomes = _evaluate(context, con, warehouse, suite, (start, end), names)
             if suite.source.daily:
                 _check_restaged(context, con, warehouse, suite, (start, end))
         for gate in gates(suite.table, {n: outcomes[n] for n in names}).values():
             yield _result(context, suite, gate)
 
     return _checks
+
+
+def _evaluate(
+    context: dg.AssetCheckExecutionContext,
+    con: duckdb.DuckDBPyConnection,
+    warehouse: DuckDBWarehouse,
+    suite: TableSuite,
+    window: tuple[date | None, date | None],
+    names: list[str],
+) -> dict[str, results.CheckOutcome]:
+    """Evaluate the suite on the window and record the `names` rules' results: every rule
+    keeps its own rows (data_trust reads them), in one insert."""
+    outcomes = engine.evaluate(con, warehouse.paths, suite, *window, datetime.now(UTC))
+    described = [(outcomes[n], outcomes[n].describe(f"{suite.table} {n}")) for n in names]
+    results.record(
+        con, described, run_id=context.run.run_id,
+        asset=staging_key(suite.source).to_user_string(), source=suite.source.name,
+        checked_at=datetime.now(UTC),
+    )  # fmt: skip
+    return outcomes
 
 
 def _check_restaged(
@@ -143,26 +156,22 @@ def _check_restaged(
     delivered again, a late batch), and record the results.
 
     A day fixed by a new delivery is trusted again, and its source's marts rebuild it
-    through the change log; a day broken late is held. The run's own verdict stays that
-    of its window: a still-broken earlier day is already in the metrics' view as
-    blocked, and holding today's metrics back for it would hold them hostage.
+    through the change log; a day broken late is blocked from then on (left out of the
+    metrics). The run's own verdict stays that of its window: holding today's metrics
+    back for an earlier day would hold them hostage.
     """
     # Days after the window wait for the run that covers them; a day a person accepted
     # stays accepted (`productops accept --undo` takes it back), whatever arrives later.
     unchecked = ledger.unchecked_days(con, suite.source.name)
+    if not unchecked:
+        return
     accepted = overrides.accepted_days(con, suite.source.name)
     days = {d for d in unchecked if d < window[0]} - accepted
     if days:
         names = engine.check_names(suite)
         failed: set[date] = set()
-        for a, b in ledger.day_ranges(days):
-            outcomes = engine.evaluate(con, warehouse.paths, suite, a, b, datetime.now(UTC))
-            described = [(outcomes[n], outcomes[n].describe(f"{suite.table} {n}")) for n in names]
-            results.record(
-                con, described, run_id=context.run.run_id,
-                asset=staging_key(suite.source).to_user_string(), source=suite.source.name,
-                checked_at=datetime.now(UTC),
-            )  # fmt: skip
+        for window_of_days in ledger.day_ranges(days):
+            outcomes = _evaluate(context, con, warehouse, suite, window_of_days, names)
             failed |= {d.day for o in outcomes.values() if o.severity == "ERROR"
                        for d in o.failed_days if d.day is not None}  # fmt: skip
         held = f"; failed a blocking rule: {ledger.describe(failed)}" if failed else ""

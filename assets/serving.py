@@ -85,7 +85,7 @@ def serving_assets(options: AssetOptions) -> list[dg.AssetsDefinition]:
                 failed_checks=failed,
                 catalog="published_snapshot" if lake else None,
             )
-        for source in pub.held:
+        for source in behind:
             context.log.warning(source.sentence())
         if pub.kept_from_previous:
             context.log.warning("Kept as last published: " + ", ".join(pub.kept_from_previous))
@@ -105,7 +105,7 @@ def serving_assets(options: AssetOptions) -> list[dg.AssetsDefinition]:
                 "held_sources": dg.MetadataValue.json(
                     {
                         h.source: {"since": h.since.isoformat(), "tables": list(h.tables)}
-                        for h in pub.held
+                        for h in behind
                     }
                 ),
                 **({"ducklake_snapshot": snapshot} if snapshot is not None else {}),

@@ -251,7 +251,7 @@ def _warehouse_write(paths) -> Iterator[duckdb.DuckDBPyConnection]:
 def cmd_accept(args: argparse.Namespace) -> int:
     from productops import overrides
     from productops.lakehouse import warehouse_exists
-    from productops.marts import COMBINED, MART_SOURCES
+    from productops.marts import COMBINED, own_marts
 
     paths = data_paths()
     if not warehouse_exists(paths):
@@ -273,8 +273,7 @@ def cmd_accept(args: argparse.Namespace) -> int:
     console.print(f"{verb} {args.source} on {args.date}: {', '.join(done.checks)} (by {args.by}).")
     # The accepted source's marts and the combined ones: another source still held back
     # stays as last published.
-    own = [f"marts/{t}" for t, sources in MART_SOURCES.items()
-           if args.source in sources and t not in COMBINED]  # fmt: skip
+    own = [f"marts/{t}" for t in own_marts(args.source)]
     return _republish(
         args.date, args.date, [*own, *(f"marts/{t}" for t in COMBINED), "group:serving"]
     )
@@ -320,11 +319,16 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
 def _print_held(paths) -> None:
     """What the latest publication holds back, and what to do about it."""
-    from productops.summary import headline
+    from productops import held, sql
 
-    found = headline(paths)
-    for held in found.held if found else []:
-        console.print(f"[red]{escape(held.sentence())}[/red]")
+    if paths.serving.exists():
+        with sql.connect(paths.serving, read_only=True) as con:
+            _print_held_sources(held.published(con))
+
+
+def _print_held_sources(sources) -> None:  # list[productops.held.Held], imported late
+    for source in sources:
+        console.print(f"[red]{escape(source.sentence())}[/red]")
 
 
 def _print_headline(paths) -> None:
@@ -352,8 +356,7 @@ def _print_headline(paths) -> None:
         console.print(f"[yellow]warning: {source} delivered no records on {found.day}.[/yellow]")
     for source, notes in found.untrusted:
         console.print(f"[yellow]{source} is not trusted on {found.day}: {notes}[/yellow]")
-    for held in found.held:
-        console.print(f"[red]{escape(held.sentence())}[/red]")
+    _print_held_sources(found.held)
 
 
 def cmd_ui(args: argparse.Namespace) -> int:

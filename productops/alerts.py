@@ -33,6 +33,7 @@ import duckdb
 from productops import report_files
 from productops.connectors.http import ApiClient, RetryPolicy
 from productops.permissions import private_umask
+from productops.sql import table_columns
 
 WEBHOOK_ENV = "PRODUCTOPS_ALERT_WEBHOOK_URL"
 REPORT_URL_ENV = "PRODUCTOPS_REPORT_BASE_URL"  # where data/reports/ is served, if it is
@@ -159,13 +160,9 @@ def detect(con: duckdb.DuckDBPyConnection, after: date | None, through: date) ->
     since = after or date(1970, 1, 1)
     found = []
     # Which tables the publication holds back (a serving file from before 0.6.0 has none).
-    has_held = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'meta' "
-        "AND table_name = 'held_sources'"
-    ).fetchall()[0][0]
     held = (
         "SELECT source, held_since, held_tables FROM meta.held_sources"
-        if has_held
+        if table_columns(con, "meta.held_sources")
         else "SELECT NULL::VARCHAR AS source, NULL::DATE AS held_since, "
         "NULL::VARCHAR[] AS held_tables WHERE false"
     )

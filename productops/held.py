@@ -18,6 +18,7 @@ import duckdb
 from productops import ledger
 from productops.marts import COMBINED, CONTRACT_TABLES, MART_SOURCES
 from productops.sources import SOURCES
+from productops.sql import table_columns
 
 HELD_COLUMNS = """source VARCHAR, held_since DATE, held_tables VARCHAR[],
     failed_checks VARCHAR[], what_to_do VARCHAR"""
@@ -44,14 +45,16 @@ class Held:
         )
 
     @property
+    def checks(self) -> str:
+        return ", ".join(self.failed_checks) or "a blocking check"
+
+    @property
     def reason(self) -> str:
-        checks = ", ".join(self.failed_checks) or "a blocking check"
-        return f"{self.source} failed {checks}; held since {self.since.isoformat()}"
+        return f"{self.source} failed {self.checks}; held since {self.since.isoformat()}"
 
     def sentence(self) -> str:
-        checks = ", ".join(self.failed_checks) or "a blocking check"
         return (
-            f"{self.source} is held back since {self.since.isoformat()} ({checks} failed): "
+            f"{self.source} is held back since {self.since.isoformat()} ({self.checks} failed): "
             f"{', '.join(self.tables)} stay as last published. {self.what_to_do}"
         )
 
@@ -83,6 +86,8 @@ def blocked_tables(con: duckdb.DuckDBPyConnection, window: tuple[date, date]) ->
     ).fetchall()
     candidates = {t: s for t, s in MART_SOURCES.items()
                   if t in CONTRACT_TABLES and t not in COMBINED}  # fmt: skip
+    if not failed:
+        return frozenset()
     built = ledger.last_built(con, [f"marts.{t}" for t in candidates])
     latest = {}  # for the inventory's checks, which have no day: any day's build counts
     for (table, _), at in built.items():
@@ -170,12 +175,7 @@ def reasons(
 def published(con: duckdb.DuckDBPyConnection, catalog: str = "") -> list[Held]:
     """The held sources of a serving file's publication (empty before any was held)."""
     prefix = f"{catalog}." if catalog else ""
-    exists = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'meta' "
-        "AND table_name = 'held_sources' AND (? = '' OR database_name = ?)",
-        [catalog, catalog],
-    ).fetchall()[0][0]
-    if not exists:
+    if not table_columns(con, "meta.held_sources", catalog or None):
         return []
     rows = con.execute(
         f"SELECT source, held_since, held_tables, failed_checks "

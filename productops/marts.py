@@ -109,6 +109,11 @@ MART_SOURCES: dict[str, tuple[str, ...]] = {
 COMBINED = ("data_trust", "kpi_daily", "theme_impact", "account_voice")
 
 
+def own_marts(source: str) -> list[str]:
+    """The marts built from `source` that are not combined ones: what its failure holds."""
+    return [t for t, s in MART_SOURCES.items() if source in s and t not in COMBINED]
+
+
 @dataclass(frozen=True)
 class Window:
     start: date

@@ -90,8 +90,8 @@ def accept(
 
 
 def accepted_days(con: duckdb.DuckDBPyConnection, source: str) -> set[date]:
-    """The days of `source` whose latest check results are a person's acceptance."""
-    con.execute(RESULTS_DDL)
+    """The days of `source` whose latest check results are a person's acceptance (read
+    by the checks step, after it recorded its own results: the view exists)."""
     return {
         d
         for (d,) in con.execute(

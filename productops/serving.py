@@ -39,7 +39,6 @@ class Publication:
     path: Path
     row_counts: dict[str, int]
     kept_from_previous: list[str] = field(default_factory=list)
-    held: list[Held] = field(default_factory=list)
 
 
 # A cell a spreadsheet would run as a formula (CSV export, Excel's ODBC import): it
@@ -65,18 +64,6 @@ def _cells_safe(con: duckdb.DuckDBPyConnection, table: str, catalog: str | None)
         else:
             out.append(name)
     return ", ".join(out)
-
-
-def _previous_tables(path: Path) -> dict[str, list[str]]:
-    """The published tables of the serving file now, with their columns in order."""
-    if not path.exists():
-        return {}
-    with duckdb.connect(str(path), read_only=True) as con:
-        rows = con.execute(
-            "SELECT table_name, list(column_name ORDER BY ordinal_position) "
-            "FROM information_schema.columns WHERE table_schema = 'marts' GROUP BY ALL"
-        ).fetchall()
-    return dict(rows)
 
 
 def _published_columns(table: str) -> list[str]:
@@ -119,18 +106,19 @@ def publish(
     target.parent.mkdir(parents=True, exist_ok=True)
     publication_id = str(uuid.uuid4())
     tmp = target.with_name(f".{target.name}.{publication_id[:8]}.tmp")
-    previous = _previous_tables(target)
-    # A table never published before (or published under other columns, by an older
-    # version) cannot be kept: it is published from the warehouse, still built from
-    # trusted days only, and `held` still says its source is held back.
-    keep = sorted(t for t in keep_previous if previous.get(t) == _published_columns(t))
     held = held or []
     at = published_at.replace(tzinfo=None)
     counts: dict[str, int] = {}
+    keep: list[str] = []
     con.execute(f"ATTACH {literal(tmp)} AS pub (STORAGE_VERSION '{STORAGE_VERSION}')")
     try:
         if target.exists():
             con.execute(f"ATTACH {literal(target)} AS prev (READ_ONLY)")
+            # A table never published before (or published under other columns, by an
+            # older version) cannot be kept: it is published from the warehouse, still
+            # built from trusted days only, and `held` still says its source is held back.
+            keep = sorted(t for t in keep_previous if _published_columns(t) == [
+                c for c, _ in table_columns(con, f"marts.{t}", "prev")])  # fmt: skip
         con.execute("CREATE SCHEMA pub.marts; CREATE SCHEMA pub.meta")
         for table in CONTRACT_TABLES:
             if table in keep:
@@ -186,4 +174,4 @@ def publish(
         os.fsync(f.fileno())
     os.chmod(tmp, serving_mode())  # private unless the team opened it on purpose
     os.replace(tmp, target)
-    return Publication(publication_id, published_at, target, counts, keep, held)
+    return Publication(publication_id, published_at, target, counts, keep)
