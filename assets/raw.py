@@ -28,7 +28,7 @@ def raw_key(source: Source) -> dg.AssetKey:
 
 
 def raw_asset(source: Source, options: AssetOptions) -> dg.AssetsDefinition:
-    api_key = API_RESOURCES.get(source.name)  # the connector resource, for sources with an API
+    api_keys = API_RESOURCES.get(source.name, ())  # the connector resources (one per channel)
 
     @dg.asset(
         key=raw_key(source),
@@ -47,20 +47,14 @@ def raw_asset(source: Source, options: AssetOptions) -> dg.AssetsDefinition:
         # landing file for theirs); sources still ingest side by side.
         pool=f"raw_lake_{source.name}",
         # Which connector a source needs differs by source, so resources are named here.
-        required_resource_keys={"data", api_key} if api_key else {"data"},
+        required_resource_keys={"data", *api_keys},
         automation_condition=RAW,
         freshness_policy=FRESH_DAILY,
     )
     def _raw(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         data: DataFolder = context.resources.data
         paths = data.paths
-        api: SourceApi | None = getattr(context.resources, api_key) if api_key else None
-        try:
-            pulled = api.pull(paths, window_dates(context)[0], context.log) if api else []
-        except ConnectorError as exc:
-            # The client already retried within its time budget (or the credentials were
-            # refused): a step retry would only repeat that. What was committed stays.
-            raise dg.Failure(description=str(exc), allow_retries=False) from exc
+        pulled, failed = _pull_channels(context, [getattr(context.resources, k) for k in api_keys])
         report = ingest_source(paths, source, log=context.log)
         for result in pulled:  # the API pages were ingested as they came; count them too
             for part in result.reports or []:
@@ -94,12 +88,41 @@ def raw_asset(source: Source, options: AssetOptions) -> dg.AssetsDefinition:
                 "lake_files_in_window": len(files),
                 "api_pages_pulled": sum(r.pages for r in pulled),
                 "api_records_pulled": sum(r.records for r in pulled),
+                "api_channels_failed": dg.MetadataValue.json(failed),
                 # Provenance only: raw records hold personal data, which the UI must not show.
                 **on_newest_day(context, {"preview": dg.MetadataValue.md(preview)}),
             }
         )
 
     return _raw
+
+
+def _pull_channels(
+    context: dg.AssetExecutionContext, apis: list[SourceApi]
+) -> tuple[list, list[str]]:
+    """Pull every configured API of the source; (what was pulled, the errors of those that failed).
+
+    A source with several channels (social) goes on when one channel's API fails: its
+    error is logged and kept in the metadata, its committed cursor makes the next run
+    resume there, and the other channels' records flow. When every API that was tried
+    failed, the step fails: the client already retried within its time budget (or the
+    credentials were refused), so a step retry would only repeat that.
+    """
+    pulled, failed, tried = [], [], 0
+    data: DataFolder = context.resources.data
+    for api in apis:
+        try:
+            results = api.pull(data.paths, window_dates(context)[0], context.log)
+        except ConnectorError as exc:
+            tried += 1
+            failed.append(str(exc))
+            context.log.error(f"{type(api).__name__} failed, the other channels go on: {exc}")
+            continue
+        tried += 1 if results else 0
+        pulled += results
+    if failed and len(failed) == tried:
+        raise dg.Failure(description="; ".join(failed), allow_retries=False)
+    return pulled, failed
 
 
 def raw_assets(options: AssetOptions) -> list[dg.AssetsDefinition]:

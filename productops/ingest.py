@@ -47,9 +47,13 @@ SUPPORTED = (".jsonl", ".ndjson", ".json", ".csv", ".parquet")
 GZIP_MAGIC = b"\x1f\x8b"
 GZIP_SUFFIX = ".gz"
 READS = f"{', '.join(SUPPORTED)}, each also gzip-compressed ({GZIP_SUFFIX})"
-# Envelopes whose list of records sits under one of these keys (Algolia pages,
-# Zendesk export pages, generic API dumps).
-_ENVELOPE_KEYS = ("hits", "tickets", "results", "data", "items")
+# Envelopes whose list of records sits under one of these paths: Algolia pages, Zendesk
+# export pages, Reddit listings, Bluesky searches, Mastodon searches, App Store review
+# feeds, generic API dumps. The first that holds an array is the records.
+_ENVELOPE_KEYS = (
+    "hits", "tickets", "data.children", "posts", "statuses", "feed.entry", "results", "data",
+    "items",
+)  # fmt: skip
 
 
 class LandingFileError(ValueError):
@@ -115,6 +119,11 @@ def _json_document_frame(text: str, con: duckdb.DuckDBPyConnection) -> pl.DataFr
         WITH doc AS (SELECT ?::JSON AS d),
         picked AS (
             SELECT CASE WHEN json_type(d) = 'ARRAY' THEN d
+                        -- an App Store page: one review is an object, none is no entry
+                        WHEN json_type(d, '$.feed') = 'OBJECT' AND json_extract(d, '$.feed.entry') IS NULL
+                            THEN '[]'::JSON
+                        WHEN json_type(d, '$.feed.entry') = 'OBJECT'
+                            THEN json_array(json_extract(d, '$.feed.entry'))
                         ELSE coalesce(list_filter([{", ".join(f"json_extract(d, {k})" for k in keys.split(", "))}],
                                                   lambda x: json_type(x) = 'ARRAY')[1],
                                       json_array(d)) END AS arr

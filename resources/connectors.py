@@ -7,6 +7,7 @@ folder alone (file drops), as before. `base_url` and `timeout_s` may be set in c
 
 from datetime import date, timedelta
 from logging import Logger, LoggerAdapter
+from typing import ClassVar
 
 import dagster as dg
 
@@ -26,6 +27,10 @@ class SourceApi(dg.ConfigurableResource):
     base_url: str | None = None  # overrides the *_BASE_URL variable
     timeout_s: float = 30.0
 
+    # Named in the one line a run logs when the channel is not configured (None: silent,
+    # for the APIs that were optional before channels could be skipped out loud).
+    settings_hint: ClassVar[str | None] = None
+
     def client(self) -> ApiClient | None:
         raise NotImplementedError
 
@@ -35,6 +40,11 @@ class SourceApi(dg.ConfigurableResource):
         """Pull new records into landing and raw; [] when the API is not configured."""
         client = self.client()
         if client is None:
+            if self.settings_hint:
+                log.info(
+                    f"{type(self).__name__}: not configured ({self.settings_hint}); "
+                    "skipped, its landing folder's file drops are still read"
+                )
             return []
         with client:
             return self._pull(paths, client, start, log)
@@ -104,12 +114,12 @@ class OktaApi(SourceApi):
         return [pulling.pull_okta(paths, client, start, log=log)]
 
 
-# The resource key each source's raw asset asks for.
-API_RESOURCES = {
-    "nps": "delighted",
-    "feedback": "zendesk",
-    "social": "hacker_news",
-    "tool_usage": "okta",
+# The resource keys each source's raw asset asks for, pulled in this order.
+API_RESOURCES: dict[str, tuple[str, ...]] = {
+    "nps": ("delighted",),
+    "feedback": ("zendesk",),
+    "social": ("hacker_news",),
+    "tool_usage": ("okta",),
 }
 API_CLASSES = {
     "delighted": DelightedApi,

@@ -42,12 +42,64 @@ def test_429_waits_as_retry_after_says(httpserver: HTTPServer, sleeps: Sleeps) -
 
 def test_okta_429_waits_until_the_reset_time(httpserver: HTTPServer, sleeps: Sleeps) -> None:
     httpserver.expect_ordered_request("/x").respond_with_response(
-        Response('{"errorCode":"E0000047"}', 429, {"X-Rate-Limit-Reset": "1000010"})
+        Response('{"errorCode":"E0000047"}', 429, {"X-Rate-Limit-Reset": "1800000010"})
     )
     httpserver.expect_ordered_request("/x").respond_with_json([])
-    with client(httpserver, sleeps, clock=lambda: 1_000_000.0) as c:
+    with client(httpserver, sleeps, clock=lambda: 1_800_000_000.0) as c:
         c.get("/x")
     assert sleeps == [11.0]  # until the reset, plus a second for clock skew
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        (
+            {"X-Ratelimit-Reset": "42", "X-Ratelimit-Remaining": "0.0"},
+            43.0,
+        ),  # Reddit: seconds to go
+        ({"RateLimit-Reset": "1800000020", "RateLimit-Remaining": "0"}, 21.0),  # Bluesky: epoch
+        ({"X-RateLimit-Reset": "2027-01-15T08:01:40.000000Z"}, 101.0),  # Mastodon: ISO time
+        ({"X-RateLimit-Reset": "soon"}, None),  # unreadable: backs off instead
+    ],
+)
+def test_429_waits_for_each_vendors_window_reset(
+    httpserver: HTTPServer, sleeps: Sleeps, headers: dict, expected: float | None
+) -> None:
+    httpserver.expect_ordered_request("/x").respond_with_response(
+        Response('{"error":"Too many requests"}', 429, headers)
+    )
+    httpserver.expect_ordered_request("/x").respond_with_json({"ok": True})
+    with client(httpserver, sleeps, clock=lambda: 1_800_000_000.0) as c:
+        assert c.get("/x")[0] == {"ok": True}
+    assert len(sleeps) == 1
+    if expected is None:
+        assert 0 <= sleeps[0] <= 60
+    else:
+        assert sleeps[0] == pytest.approx(expected)
+
+
+def test_a_spent_window_waits_for_its_reset_before_the_next_request(
+    httpserver: HTTPServer, sleeps: Sleeps
+) -> None:
+    """Reddit says `X-Ratelimit-Remaining: 0.0` on a good answer: the next request waits
+    for the reset instead of spending itself on a 429."""
+    httpserver.expect_ordered_request("/a").respond_with_response(
+        Response(
+            "{}",
+            200,
+            {
+                "X-Ratelimit-Remaining": "0.0",
+                "X-Ratelimit-Reset": "9",
+                "Content-Type": "application/json",
+            },
+        )
+    )
+    httpserver.expect_ordered_request("/b").respond_with_json({"n": 2})
+    with client(httpserver, sleeps, clock=lambda: 1_000_000.0) as c:
+        c.get("/a")
+        assert sleeps == []
+        assert c.get("/b")[0] == {"n": 2}
+    assert sleeps == [10.0]
 
 
 def test_bare_429_and_server_errors_back_off_then_succeed(

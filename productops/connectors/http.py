@@ -1,7 +1,12 @@
 """One HTTP client per run, with the retry policy real vendor APIs need.
 
-- 429: wait as the API says (`Retry-After` in seconds or as a date; Okta's
-  `X-Rate-Limit-Reset` epoch), else back off exponentially with jitter;
+- 429: wait as the API says (`Retry-After` in seconds or as a date, else the window's
+  reset: Okta's `X-Rate-Limit-Reset` and Bluesky's `RateLimit-Reset` as epoch seconds,
+  Reddit's `X-Ratelimit-Reset` as seconds to go, Mastodon's as an ISO 8601 time), else
+  back off exponentially with jitter;
+- a response that says the window is spent (`X-Ratelimit-Remaining` or
+  `RateLimit-Remaining` below 1): wait for its reset before the next request, instead
+  of spending a request on a 429;
 - 500/502/503/504, connection resets and timeouts: back off and retry, within a bounded
   total wait;
 - 401/403: stop at once, naming the setting to fix;
@@ -14,16 +19,24 @@ from __future__ import annotations
 
 import email.utils
 import logging
+import math
 import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import httpx
 
 LOG = logging.getLogger(__name__)
 RETRY_STATUS = {500, 502, 503, 504}
+# A reset header's number below this is seconds to go (Reddit); above, an epoch time.
+_EPOCH_FROM = 1_000_000_000
+# The window-reset headers, in the order they are believed (names are case-insensitive:
+# Reddit's `X-Ratelimit-Reset` and Mastodon's `X-RateLimit-Reset` are one header).
+_RESET_HEADERS = ("X-Rate-Limit-Reset", "X-RateLimit-Reset", "RateLimit-Reset")
+_REMAINING_HEADERS = ("X-Rate-Limit-Remaining", "X-RateLimit-Remaining", "RateLimit-Remaining")
 
 
 class ConnectorError(RuntimeError):
@@ -60,6 +73,7 @@ class ApiClient:
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.time
     _client: httpx.Client | None = None
+    _spent_until: float = 0.0  # the rate-limit window is spent until then (epoch seconds)
 
     def __post_init__(self) -> None:
         self._client = httpx.Client(
@@ -100,6 +114,11 @@ class ApiClient:
         assert self._client is not None
         waited = 0.0
         for attempt in range(self.retry.max_attempts):
+            pause = self._spent_until - self.clock()
+            if pause > 0:
+                LOG.info(f"{self.vendor}: rate-limit window spent; waiting {pause:.1f} s")
+                self.sleep(pause)
+                self._spent_until = 0.0
             try:
                 response = self._client.request(method, url, **kwargs)
             except httpx.TransportError as exc:  # resets, refused connections, timeouts
@@ -120,6 +139,7 @@ class ApiClient:
                         f"{self.vendor}: HTTP {status} for {what}: {response.text[:200]}"
                     )
                 else:
+                    self._note_window(response)
                     return response
             if attempt + 1 >= self.retry.max_attempts or waited + delay > self.retry.max_wait_s:
                 raise ConnectorError(
@@ -136,9 +156,47 @@ class ApiClient:
         if retry_after:
             if retry_after.strip().isdigit():
                 return float(retry_after)
-            when = email.utils.parsedate_to_datetime(retry_after)
-            return max(0.0, when.timestamp() - self.clock())
-        reset = response.headers.get("X-Rate-Limit-Reset")  # Okta: epoch seconds
-        if reset and reset.strip().isdigit():
-            return max(0.0, float(reset) - self.clock()) + 1.0
-        return self.retry.backoff(attempt)
+            try:
+                when = email.utils.parsedate_to_datetime(retry_after)
+            except (TypeError, ValueError):
+                when = None
+            if when is not None:
+                return max(0.0, when.timestamp() - self.clock())
+        reset = self._reset_in(response)
+        return reset + 1.0 if reset is not None else self.retry.backoff(attempt)
+
+    def _reset_in(self, response: httpx.Response) -> float | None:
+        """Seconds until the rate-limit window resets, from whichever header the vendor
+        sends; None when none is readable. One second is added for clock skew by callers."""
+        for name in _RESET_HEADERS:
+            value = (response.headers.get(name) or "").strip()
+            if not value:
+                continue
+            try:
+                number = float(value)
+            except ValueError:
+                try:  # Mastodon: an ISO 8601 time
+                    number = datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+                except ValueError:
+                    continue
+            if not math.isfinite(number):
+                continue
+            if number < _EPOCH_FROM:
+                return max(0.0, number)
+            return max(0.0, number - self.clock())
+        return None
+
+    def _note_window(self, response: httpx.Response) -> None:
+        """Remember a spent window (remaining below one request) until its reset."""
+        for name in _REMAINING_HEADERS:
+            value = response.headers.get(name)
+            if value is None:
+                continue
+            try:
+                spent = float(value) < 1
+            except ValueError:
+                return
+            reset = self._reset_in(response) if spent else None
+            if reset is not None:
+                self._spent_until = self.clock() + min(reset + 1.0, self.retry.cap_s * 10)
+            return
