@@ -137,6 +137,19 @@ def _json_document_frame(text: str, con: duckdb.DuckDBPyConnection) -> pl.DataFr
     return pl.from_arrow(arrow)  # type: ignore[return-value]
 
 
+def _first_fields(frame: pl.DataFrame, tries: int = 5) -> list[str]:
+    """The top-level fields of the file's first record that is a JSON object ([] if none
+    of the first few is): what tells a source's record shapes apart in one folder."""
+    for text in frame["record"].head(tries).to_list() if "record" in frame.columns else []:
+        try:
+            first = json.loads(text)
+        except (TypeError, ValueError):
+            continue
+        if isinstance(first, dict):
+            return list(first)
+    return []
+
+
 def _table_frame(frame: pl.DataFrame, first_record_no: int) -> pl.DataFrame:
     """Tabular rows (CSV, Parquet) as JSON records; temporal values become ISO text."""
     frame = frame.with_columns(cs.temporal().cast(pl.String))
@@ -279,12 +292,11 @@ def _text_file(
     text: str, encoding: str, suffix: str, source: Source, con: duckdb.DuckDBPyConnection
 ) -> LandingFile:
     """Records of a text file written as `suffix` (JSON lines, a JSON document, CSV)."""
-    if suffix in (".jsonl", ".ndjson"):
-        return LandingFile(source.shape_for(".jsonl") or "", _lines_frame(text), encoding)
-    if suffix == ".json":
-        return LandingFile(
-            source.shape_for(".json") or "", _json_document_frame(text, con), encoding
-        )
+    if suffix in (".jsonl", ".ndjson", ".json"):
+        json_suffix = ".json" if suffix == ".json" else ".jsonl"
+        frame = _json_document_frame(text, con) if suffix == ".json" else _lines_frame(text)
+        fields = _first_fields(frame) if source.shape_by_column else None
+        return LandingFile(source.shape_for(json_suffix, fields) or "", frame, encoding)
     shape, frame = _csv_file(text, source)
     return LandingFile(shape, frame, encoding)
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from productops.quality.gx import Expectation
 from productops.sources import SOURCES, Source
+from productops.sources.social import CHANNEL_NAMES, ITEM_TYPES
 
 PROVENANCE = (
     ("date", "DATE"),
@@ -155,15 +156,26 @@ SUITES: dict[str, TableSuite] = {
             ("num_comments", "INTEGER"),
             ("story_id", "BIGINT"),
             ("parent_id", "BIGINT"),
+            ("rating", "INTEGER"),
+            ("storefront", "VARCHAR"),
+            ("is_deleted", "BOOLEAN"),
             *PROVENANCE,
         ),
-        required_fields={"hn_hit": ("objectID", "author", "created_at", "_tags")},
+        required_fields={
+            "hn_hit": ("objectID", "author", "created_at", "_tags"),
+            "reddit_thing": ("kind", "data"),
+            "bluesky_post": ("uri", "cid", "author", "record", "indexedAt"),
+            "mastodon_status": ("id", "uri", "created_at", "content", "account"),
+            "appstore_review": ("id", "im:rating", "content", "updated", "author"),
+            "tombstone": ("productops_tombstone",),
+        },
         timestamp="created_at",
         text_columns=("title", "text"),
         values=(
-            in_set("item_type", ("story", "comment")),
-            between("points", 0, 1_000_000),
-            _not_null("text"),
+            in_set("platform", CHANNEL_NAMES),
+            in_set("item_type", ITEM_TYPES),
+            between("points", 0, 100_000_000),
+            between("rating", 1, 5),
         ),
     ),
     "tool_usage": TableSuite(

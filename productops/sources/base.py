@@ -119,7 +119,8 @@ class Source:
     columns: str
     rules: tuple[Rule, ...] = field(default_factory=tuple)
     # Landing file shapes, by file suffix; a tabular file (CSV, Parquet) with one of
-    # `shape_by_column`'s columns takes that shape instead.
+    # `shape_by_column`'s columns, or a JSON file whose first record has one of them as a
+    # top-level field, takes that shape instead (the first listed that it has).
     shapes: dict[str, str] = field(default_factory=dict)
     shape_by_column: dict[str, str] = field(default_factory=dict)
     daily: bool = True
