@@ -30,7 +30,7 @@ from resources import DuckDBWarehouse, ThemeTaxonomy
 
 # Bump when a mart's SQL changes meaning; the taxonomy's hash is added for the marts
 # that classify themes, so editing config/themes.toml marks them changed in the UI.
-MARTS_CODE_VERSION = "3"
+MARTS_CODE_VERSION = "4"
 
 
 def mart_key(name: str) -> dg.AssetKey:
@@ -61,8 +61,10 @@ class MartSpec:
 HEADLINES: dict[str, str] = {
     "nps_daily": "SELECT nps_28d, responses_28d FROM marts.nps_daily "
     "WHERE date = ? AND segment = 'all'",
-    "social_sentiment_daily": "SELECT mentions, net_sentiment FROM marts.social_sentiment_daily "
-    "WHERE date = ? AND platform = 'all'",
+    "social_sentiment_daily": "SELECT mentions, net_sentiment, scored_share "
+    "FROM marts.social_sentiment_daily WHERE date = ? AND platform = 'all'",
+    "app_reviews_daily": "SELECT reviews, avg_rating_28d FROM marts.app_reviews_daily "
+    "WHERE date = ? AND storefront = 'all'",
     "tool_licences": "SELECT sum(active_users_30d) / nullif(sum(seats), 0) AS licence_utilisation, "
     "sum(unused_seats) AS unused_seats FROM marts.tool_licences WHERE date = ?",
     "tool_usage_daily": "SELECT count(DISTINCT tool) AS tools_used, sum(dau) AS dau "
@@ -225,10 +227,21 @@ SPECS = [
     ),
     MartSpec(
         "social_sentiment_daily",
-        "What the public says: mentions, sentiment mix, engagement and spike days per platform "
-        "and for all platforms. Source: staging.social_mentions. Grain: date x platform.",
+        "What the public says: mentions, sentiment mix (of the scored mentions), engagement, "
+        "spike days, the share scored and the languages, per channel (Hacker News, Reddit, "
+        "Bluesky, Mastodon, App Store reviews) and for all channels. "
+        "Source: staging.social_mentions. Grain: date x platform.",
         [_dep(SOCIAL, 28)],
         marts.build_social_sentiment_daily,
+    ),
+    MartSpec(
+        "app_reviews_daily",
+        "How the app is rated: App Store reviews, mean stars, share of 1-2 stars and the "
+        "trailing 28-day mean per storefront and for all, with the review text's sentiment, "
+        "the share scored and the languages. Source: staging.social_mentions. "
+        "Grain: date x storefront (days with reviews).",
+        [_dep(SOCIAL, 27)],
+        marts.build_app_reviews_daily,
     ),
     MartSpec(
         "tool_usage_daily",
@@ -279,6 +292,7 @@ SPECS = [
             _dep(mart_key("nps_daily")),
             _dep(mart_key("feedback_items")),
             _dep(mart_key("social_sentiment_daily")),
+            _dep(mart_key("app_reviews_daily")),
             _dep(mart_key("tool_licences")),
             _dep(mart_key("data_trust")),
             _dep(TOOLS),

@@ -94,10 +94,15 @@ TABLES: tuple[Table, ...] = (
             _c("channel", "VARCHAR", "Where the survey was answered (email, web, ...)."),
             _c("comment", "VARCHAR",
                "The comment, HTML removed, e-mails, phone numbers and known names redacted."),
-            _c("themes", "VARCHAR[]", "Themes of the taxonomy the comment matches; [other] if none."),
-            _c("sentiment", "DOUBLE", "VADER compound score in [-1, 1]."),
+            _c("themes", "VARCHAR[]",
+               "Themes of the taxonomy the comment matches in its language's patterns (v4); "
+               "[other] if none."),
+            _c("sentiment", "DOUBLE",
+               "Sentiment score in [-1, 1]; NULL (v4) when no scorer handles the language."),
             _c("sentiment_label", "VARCHAR",
-               "positive (>= 0.05), negative (<= -0.05) or neutral."),
+               "positive (>= 0.05), negative (<= -0.05) or neutral; NULL when not scored."),
+            _c("language", "VARCHAR",
+               "(v4) The comment's detected language (ISO 639-1); NULL when too short to tell."),
             PUBLISHED_AT,
         ),
     ),
@@ -109,8 +114,9 @@ TABLES: tuple[Table, ...] = (
             WEEK,
             _c("theme", "VARCHAR", "A theme of the taxonomy, or other."),
             _c("items", "INTEGER", "Feedback items (tickets, widget messages) with the theme."),
-            _c("negative_share", "DOUBLE", "Share of those items with negative sentiment."),
-            _c("avg_sentiment", "DOUBLE", "Mean VADER compound score of those items."),
+            _c("negative_share", "DOUBLE",
+               "Share of the scored items with negative sentiment (v4: unscored left out)."),
+            _c("avg_sentiment", "DOUBLE", "Mean sentiment score of the scored items."),
             _c("items_prev_week", "INTEGER", "Items with the theme the week before."),
             _c("wow_change", "DOUBLE",
                "(items - items_prev_week) / items_prev_week; NULL when none the week before, "
@@ -124,27 +130,70 @@ TABLES: tuple[Table, ...] = (
             _c("is_partial_week", "BOOLEAN",
                "(v2) The data covers the week only in part (the first and the current week): "
                "no week-on-week change, never emerging, left out of baselines."),
+            _c("scored_share", "DOUBLE",
+               "(v4) Share of the items whose language a scorer handles, so that sentiment "
+               "figures cover them; NULL with no items."),
+            _c("languages", "VARCHAR",
+               "(v4) Items per detected language as a JSON object ({\"de\": 3, \"en\": 40}); "
+               "`unknown`: too short to tell."),
             PUBLISHED_AT,
         ),
     ),
     Table(
         "marts.social_sentiment_daily",
         "what the public says",
-        "`date` x `platform` (and platform `all`).",
+        "`date` x `platform` (each channel, and `all`), from the channel's first day.",
         (
             DATE,
-            _c("platform", "VARCHAR", "hacker_news, or all."),
-            _c("mentions", "INTEGER", "Stories and comments that mention the product."),
-            _c("positive", "INTEGER", "Mentions with positive sentiment."),
-            _c("neutral", "INTEGER", "Mentions with neutral sentiment."),
-            _c("negative", "INTEGER", "Mentions with negative sentiment."),
-            _c("avg_sentiment", "DOUBLE", "Mean VADER compound score."),
-            _c("net_sentiment", "DOUBLE", "(positive - negative) / mentions."),
-            _c("engagement", "BIGINT", "Points and comments, as the platform reports them."),
+            _c("platform", "VARCHAR",
+               "The channel (v4): hacker_news, reddit, bluesky, mastodon, app_store; or all."),
+            _c("mentions", "INTEGER",
+               "Posts, comments and reviews that mention the product (deleted ones left out)."),
+            _c("positive", "INTEGER", "Scored mentions with positive sentiment."),
+            _c("neutral", "INTEGER", "Scored mentions with neutral sentiment."),
+            _c("negative", "INTEGER", "Scored mentions with negative sentiment."),
+            _c("avg_sentiment", "DOUBLE", "Mean sentiment score of the scored mentions."),
+            _c("net_sentiment", "DOUBLE",
+               "(positive - negative) / scored mentions (v4: was / mentions)."),
+            _c("engagement", "BIGINT",
+               "Points, likes, favourites, votes and comments, as the channel reports them."),
             _c("is_spike", "BOOLEAN",
-               "(v2) A day far above the 28 days before it, by the robust rule of Spike."),
+               "(v2) A day far above the 28 days before it, by the robust rule of Spike, per "
+               "channel (v4) and for all."),
+            _c("scored_share", "DOUBLE",
+               "(v4) Share of the items whose language a scorer handles, so that sentiment "
+               "figures cover them; NULL with no items."),
+            _c("languages", "VARCHAR",
+               "(v4) Items per detected language as a JSON object ({\"de\": 3, \"en\": 40}); "
+               "`unknown`: too short to tell."),
             PUBLISHED_AT,
         ),
+    ),
+    Table(
+        "marts.app_reviews_daily",
+        "how the app is rated (v4)",
+        "`date` x `storefront` (and `all`), days with reviews.",
+        (
+            DATE,
+            _c("storefront", "VARCHAR",
+               "The App Store country (ISO 3166 alpha-2, lower case) of the reviews, or all."),
+            _c("reviews", "INTEGER", "Reviews written that day (the feed's `updated` time)."),
+            _c("avg_rating", "DOUBLE", "Mean stars (1-5) of those reviews."),
+            _c("low_rating_share", "DOUBLE", "Share of them with 1 or 2 stars."),
+            _c("reviews_28d", "INTEGER", "Reviews in the 28 days ending `date`."),
+            _c("avg_rating_28d", "DOUBLE", "Mean stars over those 28 days."),
+            _c("avg_sentiment", "DOUBLE", "Mean sentiment score of the scored review texts."),
+            _c("scored_share", "DOUBLE",
+               "(v4) Share of the items whose language a scorer handles, so that sentiment "
+               "figures cover them; NULL with no items."),
+            _c("languages", "VARCHAR",
+               "(v4) Items per detected language as a JSON object ({\"de\": 3, \"en\": 40}); "
+               "`unknown`: too short to tell."),
+            PUBLISHED_AT,
+        ),
+        notes="A star rating is not an NPS: it is its own metric. The public review feed "
+        "holds the newest 500 reviews per storefront and no creation date, so a review "
+        "edited later moves to the day of its edit.",
     ),
     Table(
         "marts.tool_usage_daily",
@@ -213,7 +262,12 @@ TABLES: tuple[Table, ...] = (
             _c("latest_category", "VARCHAR", "Its category (promoter, passive, detractor)."),
             _c("latest_response_at", "TIMESTAMP", "When that answer was given (UTC)."),
             _c("feedback_items_90d", "INTEGER", "Feedback items in the last 90 days."),
-            _c("negative_feedback_share_90d", "DOUBLE", "Share of those with negative sentiment."),
+            _c("negative_feedback_share_90d", "DOUBLE",
+               "Share of the scored ones with negative sentiment."),
+            _c("feedback_scored_share_90d", "DOUBLE",
+               "(v4) Share of those items whose language a scorer handles."),
+            _c("feedback_languages_90d", "VARCHAR",
+               "(v4) Those items per detected language, as a JSON object."),
             _c("top_themes_90d", "VARCHAR[]", "The account's most frequent themes, 90 days."),
             _c("last_signal_at", "TIMESTAMP", "The account's latest response or feedback (UTC)."),
             _c("sources_missing", "VARCHAR[]",
@@ -255,9 +309,11 @@ TABLES: tuple[Table, ...] = (
                "trusted that day, as every figure below is when its source is not."),
             _c("nps_responses_28d", "INTEGER", "Responses in those 28 days."),
             _c("feedback_items", "INTEGER", "Feedback items that day."),
-            _c("negative_feedback_share", "DOUBLE", "Share of them with negative sentiment."),
-            _c("social_mentions", "INTEGER", "Social mentions that day, all platforms."),
-            _c("social_net_sentiment", "DOUBLE", "(positive - negative) / mentions that day."),
+            _c("negative_feedback_share", "DOUBLE",
+               "Share of the scored ones with negative sentiment."),
+            _c("social_mentions", "INTEGER", "Social mentions that day, all channels."),
+            _c("social_net_sentiment", "DOUBLE",
+               "(positive - negative) / scored mentions that day (v4: was / mentions)."),
             _c("tool_active_users", "INTEGER", "People active in any tool that day (tool_usage)."),
             _c("licence_utilisation", "DOUBLE",
                "Seat-weighted utilisation over all tools (licences and tool_usage)."),
@@ -267,6 +323,12 @@ TABLES: tuple[Table, ...] = (
                "(data_trust), or their mart not built for it (tool_licences is held with "
                "tool_usage); their figures are NULL. Empty when all five are there; all five "
                "for a day data_trust has not built."),
+            _c("feedback_scored_share", "DOUBLE",
+               "(v4) Share of the day's feedback items whose sentiment is scored."),
+            _c("social_scored_share", "DOUBLE",
+               "(v4) Share of the day's social mentions whose sentiment is scored."),
+            _c("app_reviews", "INTEGER", "(v4) App Store reviews that day (social)."),
+            _c("app_avg_rating", "DOUBLE", "(v4) Their mean stars (1-5)."),
             PUBLISHED_AT,
         ),
         notes="(v3) Built every day from the trusted sources: a source not trusted on a day "
@@ -375,10 +437,19 @@ DEFINITIONS = """\
 - **Significant NPS change** *(v2)*: between two periods with margins m1 and m2, the
   change is significant when |NPS2 - NPS1| > sqrt(m1^2 + m2^2) (1.96 standard errors of
   a difference of independent proportions' estimates).
-- **Sentiment** of a text: the VADER compound score; positive when >= 0.05, negative
-  when <= -0.05, neutral otherwise.
+- **Language** *(v4)* of a text: detected by lingua (ISO 639-1), NULL when the text is
+  too short to tell.
+- **Sentiment** of a text: a score in [-1, 1] from the scorer chosen for its language
+  (VADER for English; see the README for the languages scored and how each measured on
+  a labelled set); positive when >= 0.05, negative when <= -0.05, neutral otherwise.
+  *(v4)* A text in a language no scorer handles has NULL sentiment, never 0: counts,
+  shares and means of sentiment are over the scored items, and each table with
+  sentiment says in `scored_share` and `languages` what they cover.
 - **Theme**: a label of the taxonomy in `config/themes.toml` (keywords and patterns); an
-  item may carry several; one that matches none is `other`.
+  item may carry several; one that matches none is `other`. *(v4)* An item is matched
+  against its own language's patterns (English ones for English and for text too short
+  to tell); an item in a language without patterns is `other`.
+- **Star rating** *(v4)*: an App Store review's 1-5 stars; its own metric, not an NPS.
 - **Active user of a tool on a day**: a person with at least one successful sign-in to
   it that day. DAU, WAU and MAU count distinct active people in the day, the 7 days
   and the 30 days ending that day.
@@ -409,7 +480,7 @@ DEFINITIONS = """\
 - A metric whose denominator is zero is NULL.
 - **Held source** *(v3)*: a source whose blocking check failed in a run. Its own tables
   (nps: nps_daily, nps_comments; feedback: feedback_themes_weekly; social:
-  social_sentiment_daily; tool_usage: tool_usage_daily, tool_licences; licences:
+  social_sentiment_daily, app_reviews_daily (v4); tool_usage: tool_usage_daily, tool_licences; licences:
   tool_licences) stay as last published until the day is fixed or accepted; every
   other table is published fresh, and the tables that combine sources (kpi_daily,
   theme_impact, account_voice, data_trust) are built from the trusted source-days and

@@ -45,16 +45,19 @@ DDL = {
         nps_28d_change_margin_of_error DOUBLE, change_significant BOOLEAN""",
     "nps_comments": """response_id VARCHAR, date DATE, score INTEGER, category VARCHAR,
         plan VARCHAR, region VARCHAR, channel VARCHAR, comment VARCHAR, themes VARCHAR[],
-        sentiment DOUBLE, sentiment_label VARCHAR""",
+        sentiment DOUBLE, sentiment_label VARCHAR, language VARCHAR""",
     "feedback_items": """feedback_id VARCHAR, date DATE, week DATE, origin VARCHAR,
         channel VARCHAR, account_id VARCHAR, plan VARCHAR, created_at TIMESTAMP, text VARCHAR,
-        themes VARCHAR[], sentiment DOUBLE, sentiment_label VARCHAR""",
+        themes VARCHAR[], sentiment DOUBLE, sentiment_label VARCHAR, language VARCHAR""",
     "feedback_themes_weekly": """week DATE, theme VARCHAR, items INTEGER, negative_share DOUBLE,
         avg_sentiment DOUBLE, items_prev_week INTEGER, wow_change DOUBLE, is_emerging BOOLEAN,
-        is_partial_week BOOLEAN""",
+        is_partial_week BOOLEAN, scored_share DOUBLE, languages VARCHAR""",
     "social_sentiment_daily": """date DATE, platform VARCHAR, mentions INTEGER, positive INTEGER,
         neutral INTEGER, negative INTEGER, avg_sentiment DOUBLE, net_sentiment DOUBLE,
-        engagement BIGINT, is_spike BOOLEAN""",
+        engagement BIGINT, is_spike BOOLEAN, scored_share DOUBLE, languages VARCHAR""",
+    "app_reviews_daily": """date DATE, storefront VARCHAR, reviews INTEGER, avg_rating DOUBLE,
+        low_rating_share DOUBLE, reviews_28d INTEGER, avg_rating_28d DOUBLE,
+        avg_sentiment DOUBLE, scored_share DOUBLE, languages VARCHAR""",
     "tool_usage_daily": """date DATE, tool VARCHAR, dau INTEGER, wau INTEGER, mau INTEGER,
         stickiness DOUBLE, events INTEGER, failed_events INTEGER""",
     "tool_licences": """date DATE, tool VARCHAR, seats INTEGER, active_users_30d INTEGER,
@@ -66,6 +69,7 @@ DDL = {
     "account_voice": """account_id VARCHAR, plan VARCHAR, region VARCHAR, nps_responses INTEGER,
         latest_score INTEGER, latest_category VARCHAR, latest_response_at TIMESTAMP,
         feedback_items_90d INTEGER, negative_feedback_share_90d DOUBLE,
+        feedback_scored_share_90d DOUBLE, feedback_languages_90d VARCHAR,
         top_themes_90d VARCHAR[], last_signal_at TIMESTAMP, sources_missing VARCHAR[]""",
     "theme_impact": """week DATE, "window" VARCHAR, theme VARCHAR,
         nps_responses_mentioning INTEGER, nps_mentioning DOUBLE, nps_not_mentioning DOUBLE,
@@ -78,12 +82,13 @@ DDL = {
     "kpi_daily": """date DATE, nps_28d DOUBLE, nps_responses_28d INTEGER, feedback_items INTEGER,
         negative_feedback_share DOUBLE, social_mentions INTEGER, social_net_sentiment DOUBLE,
         tool_active_users INTEGER, licence_utilisation DOUBLE, sources_trusted INTEGER,
-        sources_missing VARCHAR[]""",
+        sources_missing VARCHAR[], feedback_scored_share DOUBLE, social_scored_share DOUBLE,
+        app_reviews INTEGER, app_avg_rating DOUBLE""",
 }
 # The tables BI may rely on (docs/contract.md); the others are internal to the warehouse.
 CONTRACT_TABLES = (
     "nps_daily", "nps_comments", "feedback_themes_weekly", "social_sentiment_daily",
-    "tool_usage_daily", "tool_licences", "account_voice", "data_trust", "kpi_daily",
+    "app_reviews_daily", "tool_usage_daily", "tool_licences", "account_voice", "data_trust", "kpi_daily",
     "theme_impact",
 )  # fmt: skip
 
@@ -99,6 +104,7 @@ MART_SOURCES: dict[str, tuple[str, ...]] = {
     "feedback_items": ("feedback",),  # internal: what the feedback marts share
     "feedback_themes_weekly": ("feedback",),
     "social_sentiment_daily": ("social",),
+    "app_reviews_daily": ("social",),
     "tool_usage_daily": ("tool_usage",),
     "tool_licences": ("licences", "tool_usage"),
     "account_voice": ("nps", "feedback"),
@@ -339,8 +345,8 @@ def build_nps_comments(con: duckdb.DuckDBPyConnection, w: Window) -> int:
     ensure_scored(con, texts, [w.start, w.end])
     select = f"""
     SELECT response_id, date, score, category, plan, region, channel, comment,
-           themes(comment) AS themes, s.compound AS sentiment,
-           sentiment_label(s.compound) AS sentiment_label
+           themes(comment, s.language) AS themes, s.compound AS sentiment,
+           sentiment_label(s.compound) AS sentiment_label, s.language
     FROM trusted_nps_responses r LEFT JOIN {SCORES} s ON s.text_hash = md5(r.comment)
     WHERE date BETWEEN ? AND ? AND nullif(trim(comment), '') IS NOT NULL
     """
@@ -357,8 +363,8 @@ def build_feedback_items(con: duckdb.DuckDBPyConnection, w: Window) -> int:
     select = f"""
     SELECT feedback_id, date, date_trunc('week', date)::DATE AS week, origin, channel,
            account_id, plan, created_at, {_FEEDBACK_TEXT} AS text,
-           themes({_FEEDBACK_TEXT}) AS themes, s.compound AS sentiment,
-           sentiment_label(s.compound) AS sentiment_label
+           themes({_FEEDBACK_TEXT}, s.language) AS themes, s.compound AS sentiment,
+           sentiment_label(s.compound) AS sentiment_label, s.language
     FROM trusted_feedback f LEFT JOIN {SCORES} s ON s.text_hash = md5({_FEEDBACK_TEXT})
     WHERE date BETWEEN ? AND ? AND NOT is_deleted
     """
@@ -383,13 +389,15 @@ def build_feedback_themes_weekly(con: duckdb.DuckDBPyConnection, w: Window) -> i
     select = """
     WITH extent AS (SELECT min(date) AS lo, max(date) AS hi FROM marts.feedback_items),
     items AS (
-        SELECT week, unnest(themes) AS theme, sentiment, sentiment_label
+        SELECT week, unnest(themes) AS theme, sentiment, sentiment_label, language
         FROM marts.feedback_items WHERE week BETWEEN ?::DATE - 28 AND ?
     ),
     weekly AS (
         SELECT week, theme, count(*) AS items,
                avg((sentiment_label = 'negative')::INTEGER) AS negative_share,
-               exact_avg(sentiment) AS avg_sentiment
+               exact_avg(sentiment) AS avg_sentiment,
+               avg((sentiment IS NOT NULL)::INTEGER) AS scored_share,
+               language_counts(language) AS languages
         FROM items GROUP BY ALL
     ),
     volume AS (
@@ -408,7 +416,8 @@ def build_feedback_themes_weekly(con: duckdb.DuckDBPyConnection, w: Window) -> i
     ),
     filled AS (
         SELECT g.week, g.theme, g.is_partial_week, coalesce(x.items, 0) AS items,
-               x.negative_share, x.avg_sentiment, coalesce(v.source_items, 0) AS source_items
+               x.negative_share, x.avg_sentiment, coalesce(v.source_items, 0) AS source_items,
+               x.scored_share, x.languages
         FROM grid g LEFT JOIN weekly x USING (week, theme) LEFT JOIN volume v USING (week)
     ),
     lagged AS (
@@ -428,7 +437,7 @@ def build_feedback_themes_weekly(con: duckdb.DuckDBPyConnection, w: Window) -> i
                 THEN (items - items_prev_week) / items_prev_week END AS wow_change,
            is_emerging(items, baseline_mean, source_mean, baseline_weeks, is_partial_week)
                AS is_emerging,
-           is_partial_week
+           is_partial_week, scored_share, languages
     FROM lagged WHERE week BETWEEN ? AND ? AND items > 0
     """
     params = [first, last, first, last, first, last, first, last]
@@ -438,36 +447,50 @@ def build_feedback_themes_weekly(con: duckdb.DuckDBPyConnection, w: Window) -> i
 
 
 def build_social_sentiment_daily(con: duckdb.DuckDBPyConnection, w: Window) -> int:
+    """Per day, per channel (`platform`) and for all channels together (`all`).
+
+    Sentiment counts and means are over the scored mentions only (a text in a language
+    no scorer handles has none); `scored_share` and `languages` say what they cover.
+    Each channel has its own spike rule and its own history: days before a channel's
+    first mention are unknown, not zero, so a channel switched on today is no spike.
+    """
     texts = "SELECT text AS t FROM trusted_social_mentions WHERE date BETWEEN ? AND ?"
     ensure_scored(con, texts, [w.back(28), w.end])
     select = f"""
     WITH m AS (
-        SELECT date, platform, sentiment_label(s.compound) AS label, s.compound,
+        SELECT date, platform, sentiment_label(s.compound) AS label, s.compound, s.language,
                points + num_comments AS engagement
         FROM trusted_social_mentions x LEFT JOIN {SCORES} s ON s.text_hash = md5(x.text)
-        WHERE date BETWEEN ? AND ?
+        WHERE date BETWEEN ? AND ? AND NOT is_deleted
     ),
-    per AS (SELECT * FROM m UNION ALL SELECT date, 'all', label, compound, engagement FROM m),
+    per AS (
+        SELECT * FROM m
+        UNION ALL SELECT date, 'all', label, compound, language, engagement FROM m
+    ),
     daily AS (
         SELECT date, platform, count(*) AS mentions,
                count(*) FILTER (label = 'positive') AS positive,
                count(*) FILTER (label = 'neutral') AS neutral,
                count(*) FILTER (label = 'negative') AS negative,
-               exact_avg(compound) AS avg_sentiment, sum(engagement) AS engagement
+               exact_avg(compound) AS avg_sentiment, sum(engagement) AS engagement,
+               avg((compound IS NOT NULL)::INTEGER) AS scored_share,
+               language_counts(language) AS languages
         FROM per GROUP BY ALL
     ),
-    -- Days before the source's first record are unknown, not zero: no spike is called
-    -- until 28 days of history exist.
+    first_day AS (
+        SELECT platform, min(date) AS first FROM trusted_social_mentions GROUP BY ALL
+        UNION ALL SELECT 'all', min(date) FROM trusted_social_mentions
+    ),
     grid AS (
-        SELECT cal.date, p.platform
-        FROM ({_calendar("greatest(?::DATE, (SELECT min(date) FROM trusted_social_mentions))")}) cal
-        CROSS JOIN (SELECT DISTINCT platform FROM daily) p
+        SELECT cal.date, f.platform
+        FROM ({_calendar("?")}) cal JOIN first_day f ON cal.date >= f.first
     ),
     filled AS (
         SELECT g.date, g.platform, coalesce(d.mentions, 0) AS mentions,
                coalesce(d.positive, 0) AS positive, coalesce(d.neutral, 0) AS neutral,
                coalesce(d.negative, 0) AS negative, d.avg_sentiment,
-               coalesce(d.engagement, 0) AS engagement
+               coalesce(d.engagement, 0) AS engagement, d.scored_share,
+               coalesce(d.languages, '{{}}') AS languages
         FROM grid g LEFT JOIN daily d USING (date, platform)
     ),
     stats AS (
@@ -480,13 +503,59 @@ def build_social_sentiment_daily(con: duckdb.DuckDBPyConnection, w: Window) -> i
                          RANGE BETWEEN INTERVAL 28 DAYS PRECEDING AND INTERVAL 1 DAY PRECEDING)
     )
     SELECT date, platform, mentions, positive, neutral, negative, avg_sentiment,
-           CASE WHEN mentions > 0 THEN (positive - negative) / mentions END AS net_sentiment,
+           CASE WHEN positive + neutral + negative > 0
+                THEN (positive - negative) / (positive + neutral + negative) END AS net_sentiment,
            engagement,
-           is_spike(mentions, prior_median, prior_mad, prior_days) AS is_spike
+           is_spike(mentions, prior_median, prior_mad, prior_days) AS is_spike,
+           scored_share, languages
     FROM stats WHERE date BETWEEN ? AND ?
     """
     params = [w.back(28), w.end, w.back(28), w.end, w.start, w.end]
     return _replace(con, "social_sentiment_daily", select, params, where_params=[w.start, w.end])
+
+
+def build_app_reviews_daily(con: duckdb.DuckDBPyConnection, w: Window) -> int:
+    """App Store reviews per day, per storefront and for all together (`all`).
+
+    A star rating is not an NPS: it is kept as its own metric, the mean of 1-5 stars,
+    with the share of 1-2 star reviews and a trailing 28-day mean (this day and the 27
+    before it) that a single day's handful of reviews cannot swing. The review text's
+    sentiment is over the scored reviews only, as everywhere.
+    """
+    texts = """SELECT text AS t FROM trusted_social_mentions
+               WHERE platform = 'app_store' AND date BETWEEN ? AND ?"""
+    ensure_scored(con, texts, [w.back(27), w.end])
+    select = f"""
+    WITH r AS (
+        SELECT date, coalesce(storefront, 'unknown') AS storefront, rating, s.compound,
+               s.language
+        FROM trusted_social_mentions x LEFT JOIN {SCORES} s ON s.text_hash = md5(x.text)
+        WHERE platform = 'app_store' AND date BETWEEN ?::DATE - 27 AND ? AND NOT is_deleted
+              AND rating IS NOT NULL
+    ),
+    per AS (SELECT * FROM r UNION ALL SELECT date, 'all', rating, compound, language FROM r),
+    daily AS (
+        SELECT date, storefront, count(*) AS reviews, sum(rating) AS stars,
+               avg((rating <= 2)::INTEGER) AS low_rating_share,
+               exact_avg(compound) AS avg_sentiment,
+               avg((compound IS NOT NULL)::INTEGER) AS scored_share,
+               language_counts(language) AS languages
+        FROM per GROUP BY ALL
+    ),
+    trailing AS (
+        SELECT *,
+               sum(reviews) OVER last28 AS reviews_28d, sum(stars) OVER last28 AS stars_28d
+        FROM daily
+        WINDOW last28 AS (PARTITION BY storefront ORDER BY date
+                          RANGE BETWEEN INTERVAL 27 DAYS PRECEDING AND CURRENT ROW)
+    )
+    SELECT date, storefront, reviews, stars / reviews AS avg_rating, low_rating_share,
+           reviews_28d, stars_28d / reviews_28d AS avg_rating_28d, avg_sentiment,
+           scored_share, languages
+    FROM trailing WHERE date BETWEEN ? AND ?
+    """
+    params = [w.start, w.end, w.start, w.end]
+    return _replace(con, "app_reviews_daily", select, params, where_params=[w.start, w.end])
 
 
 def build_theme_impact(con: duckdb.DuckDBPyConnection, w: Window) -> int:
@@ -749,6 +818,8 @@ def build_account_voice(con: duckdb.DuckDBPyConnection) -> int:
     fb AS (
         SELECT account_id, count(*) AS feedback_items_90d,
                avg((sentiment_label = 'negative')::INTEGER) AS negative_feedback_share_90d,
+               avg((sentiment IS NOT NULL)::INTEGER) AS feedback_scored_share_90d,
+               language_counts(language) AS feedback_languages_90d,
                max(created_at) AS last_feedback_at, arg_max(plan, created_at) AS plan
         FROM trusted_feedback_items, as_of
         WHERE account_id IS NOT NULL AND date > as_of.d - 90 GROUP BY ALL
@@ -771,7 +842,8 @@ def build_account_voice(con: duckdb.DuckDBPyConnection) -> int:
            coalesce(n.plan, f.plan) AS plan, n.region,
            coalesce(n.nps_responses, 0) AS nps_responses, n.latest_score, n.latest_category,
            n.latest_response_at, coalesce(f.feedback_items_90d, 0) AS feedback_items_90d,
-           f.negative_feedback_share_90d, coalesce(th.top_themes_90d, []) AS top_themes_90d,
+           f.negative_feedback_share_90d, f.feedback_scored_share_90d, f.feedback_languages_90d,
+           coalesce(th.top_themes_90d, []) AS top_themes_90d,
            greatest(n.latest_response_at, f.last_feedback_at) AS last_signal_at,
            missing.sources AS sources_missing
     FROM nps n FULL JOIN fb f USING (account_id) LEFT JOIN th USING (account_id), missing
@@ -891,6 +963,7 @@ def build_kpi_daily(con: duckdb.DuckDBPyConnection, w: Window) -> int:
     are NULL (never a zero, never an older day's figure) and `sources_missing` names the
     source. A day `data_trust` has not built lacks every source."""
     _ensure(con, "data_trust")
+    _ensure(con, "app_reviews_daily")
     flags = ", ".join(
         f"coalesce(bool_or(trusted) FILTER (source = {literal(s)}), false) AS {s}"
         for s in FRESHNESS_LIMIT_HOURS
@@ -909,15 +982,19 @@ def build_kpi_daily(con: duckdb.DuckDBPyConnection, w: Window) -> int:
                    SELECT 1 FROM marts.tool_usage_daily d WHERE d.date = cal.date) AS tool_usage,
                coalesce(t.licences, false) AND l.date IS NOT NULL AS licences,
                n.nps_28d, n.responses_28d, f.items, f.negative_share, s.mentions,
-               s.net_sentiment, coalesce(u.users, 0) AS users, l.utilisation
+               s.net_sentiment, coalesce(u.users, 0) AS users, l.utilisation,
+               f.scored_share AS feedback_scored_share, s.scored_share AS social_scored_share,
+               coalesce(a.reviews, 0) AS app_reviews, a.avg_rating AS app_avg_rating
         FROM ({_calendar()}) cal
         LEFT JOIN trust t ON t.date = cal.date
         LEFT JOIN marts.nps_daily n ON n.date = cal.date AND n.segment = 'all'
         LEFT JOIN (SELECT date, count(*) AS items,
-                          avg((sentiment_label = 'negative')::INTEGER) AS negative_share
+                          avg((sentiment_label = 'negative')::INTEGER) AS negative_share,
+                          avg((sentiment IS NOT NULL)::INTEGER) AS scored_share
                    FROM trusted_feedback_items WHERE date BETWEEN ? AND ? GROUP BY ALL) f
                ON f.date = cal.date
         LEFT JOIN marts.social_sentiment_daily s ON s.date = cal.date AND s.platform = 'all'
+        LEFT JOIN marts.app_reviews_daily a ON a.date = cal.date AND a.storefront = 'all'
         LEFT JOIN (SELECT date, count(DISTINCT user_key) AS users FROM trusted_tool_events
                    WHERE date BETWEEN ? AND ? AND outcome IN {SUCCESS_OUTCOMES} GROUP BY ALL) u
                ON u.date = cal.date
@@ -937,6 +1014,10 @@ def build_kpi_daily(con: duckdb.DuckDBPyConnection, w: Window) -> int:
            CASE WHEN tool_usage THEN users END AS tool_active_users,
            CASE WHEN licences AND tool_usage THEN utilisation END AS licence_utilisation,
            trusted AS sources_trusted,
+           CASE WHEN feedback THEN feedback_scored_share END AS feedback_scored_share,
+           CASE WHEN social THEN social_scored_share END AS social_scored_share,
+           CASE WHEN social THEN app_reviews END AS app_reviews,
+           CASE WHEN social THEN app_avg_rating END AS app_avg_rating,
            list_sort(list_filter([{", ".join(f"CASE WHEN NOT {s} THEN {literal(s)} END" for s in FRESHNESS_LIMIT_HOURS)}],
                                  lambda x: x IS NOT NULL)) AS sources_missing
     FROM have
@@ -951,6 +1032,7 @@ WINDOWED: dict[str, Callable[[duckdb.DuckDBPyConnection, Window], int]] = {
     "feedback_items": build_feedback_items,
     "feedback_themes_weekly": build_feedback_themes_weekly,
     "social_sentiment_daily": build_social_sentiment_daily,
+    "app_reviews_daily": build_app_reviews_daily,
     "tool_usage_daily": build_tool_usage_daily,
     "tool_licences": build_tool_licences,
     "theme_impact": build_theme_impact,

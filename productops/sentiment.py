@@ -1,7 +1,11 @@
-"""VADER sentiment, scored once per distinct text and cached in the warehouse.
+"""Sentiment, scored once per distinct text and cached in the warehouse, in the text's language.
 
-VADER is a Python library, so scoring is a Python call per text; the cache keeps that
-to texts never seen before, and large batches are split across both cores.
+Every text gets a detected language (`productops.language`, lingua's models shipped in
+its wheel) and a score from the scorer chosen for that language (`productops.scorers`,
+VADER for English); a text in a language no scorer measured well on the labelled set
+gets NULL, never 0, so an angry Italian customer is unknown, not calm. Scoring is a
+Python call per text: the cache keeps that to texts never seen before, and large
+batches are split across both cores.
 """
 
 from __future__ import annotations
@@ -12,11 +16,21 @@ from concurrent.futures import ProcessPoolExecutor
 import duckdb
 import polars as pl
 
+from productops import language, scorers
+from productops.sql import table_columns
+
 CACHE = "marts.sentiment_cache"
-# The cache as marts join it: one score per text. The table has no primary key (a
-# DuckLake warehouse has none), and two workers scoring the same new text at once may
-# both add it; VADER gives both the same score.
-SCORES = f"(SELECT text_hash, min(compound) AS compound FROM {CACHE} GROUP BY text_hash)"
+# Which detector and scorers wrote a cached score: rows of another version are scored
+# again, so a change of scorer restates every text instead of mixing two scales.
+SCORER_VERSION = f"2:{scorers.VERSION}"
+_CACHE_DDL = f"CREATE TABLE IF NOT EXISTS {CACHE} (text_hash VARCHAR, language VARCHAR, compound DOUBLE, scorer VARCHAR)"
+# The cache as marts join it: one language and score per text. The table has no
+# primary key (a DuckLake warehouse has none), and two workers scoring the same new
+# text at once may both add it; both give it the same language and score.
+SCORES = (
+    f"(SELECT text_hash, min(language) AS language, min(compound) AS compound FROM {CACHE} "
+    f"WHERE scorer = '{SCORER_VERSION}' GROUP BY text_hash)"
+)
 # Below this many new texts, starting worker processes costs more than it saves.
 PARALLEL_FROM = 5_000
 
@@ -24,18 +38,20 @@ LABEL_MACRO = """
 CREATE OR REPLACE TEMP MACRO sentiment_label(s) AS
     CASE WHEN s IS NULL THEN NULL WHEN s >= 0.05 THEN 'positive'
          WHEN s <= -0.05 THEN 'negative' ELSE 'neutral' END;
+-- An aggregate: items per detected language as a JSON object ('unknown': not detected).
+CREATE OR REPLACE TEMP MACRO language_counts(lang) AS
+    CAST(to_json(histogram(coalesce(lang, 'unknown'))) AS VARCHAR);
 """
 
 
-def _score_chunk(texts: list[str]) -> list[float]:
-    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
-
-    analyzer = SentimentIntensityAnalyzer()
-    return [analyzer.polarity_scores(t)["compound"] for t in texts]
+def _score_chunk(texts: list[str]) -> list[tuple[str | None, float | None]]:
+    languages = language.detect(texts)
+    return list(zip(languages, scorers.score(texts, languages), strict=True))
 
 
-def score_texts(texts: list[str], workers: int = 2) -> list[float]:
-    """VADER compound scores, in the order given."""
+def score_texts(texts: list[str], workers: int = 2) -> list[tuple[str | None, float | None]]:
+    """(language, score) of each text, in the order given; the score is None where no
+    scorer handles the language."""
     if len(texts) < PARALLEL_FROM or workers < 2:
         return _score_chunk(texts)
     size = -(-len(texts) // workers)
@@ -45,29 +61,49 @@ def score_texts(texts: list[str], workers: int = 2) -> list[float]:
         return [s for part in pool.map(_score_chunk, chunks) for s in part]
 
 
+def _ensure_cache(con: duckdb.DuckDBPyConnection) -> None:
+    """The cache table, in this version's columns: a cache written before languages were
+    detected (English scores for every text) is dropped and every text scored again."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS marts")
+    columns = [name for name, _ in table_columns(con, CACHE)]
+    if columns and "scorer" not in columns:
+        con.execute(f"DROP TABLE {CACHE}")
+    con.execute(_CACHE_DDL)
+    stale = con.execute(
+        f"SELECT EXISTS (SELECT 1 FROM {CACHE} WHERE scorer <> ?)", [SCORER_VERSION]
+    ).fetchall()[0][0]
+    if stale:  # scored by another version: never read again
+        con.execute(f"DELETE FROM {CACHE} WHERE scorer <> ?", [SCORER_VERSION])
+
+
 def ensure_scored(
     con: duckdb.DuckDBPyConnection, texts_query: str, params: list | None = None
 ) -> int:
-    """Score the texts of `texts_query` (one column `t`) that the cache lacks. Returns how many."""
-    con.execute("CREATE SCHEMA IF NOT EXISTS marts")
-    con.execute(f"CREATE TABLE IF NOT EXISTS {CACHE} (text_hash VARCHAR, compound DOUBLE)")
+    """Detect and score the texts of `texts_query` (one column `t`) that the cache lacks.
+    Returns how many were new."""
+    _ensure_cache(con)
     new = con.execute(
         f"""SELECT DISTINCT md5(t) AS text_hash, t FROM ({texts_query}) q
-            WHERE t IS NOT NULL AND md5(t) NOT IN (SELECT text_hash FROM {CACHE})""",
-        params or [],
+            WHERE t IS NOT NULL AND md5(t) NOT IN (
+                SELECT text_hash FROM {CACHE} WHERE scorer = ?)""",
+        [*(params or []), SCORER_VERSION],
     ).fetchall()
     if not new:
         return 0
+    scored = score_texts([t for _, t in new])
     frame = pl.DataFrame(
         {
             "text_hash": [h for h, _ in new],
-            "compound": score_texts([t for _, t in new]),
-        }
+            "language": [lang for lang, _ in scored],
+            "compound": [score for _, score in scored],
+        },
+        schema={"text_hash": pl.String, "language": pl.String, "compound": pl.Float64},
     )
     con.register("new_scores", frame)
     con.execute(
-        f"INSERT INTO {CACHE} SELECT text_hash, compound FROM new_scores "
-        f"WHERE text_hash NOT IN (SELECT text_hash FROM {CACHE})"
+        f"""INSERT INTO {CACHE} SELECT text_hash, language, compound, ? FROM new_scores
+            WHERE text_hash NOT IN (SELECT text_hash FROM {CACHE} WHERE scorer = ?)""",
+        [SCORER_VERSION, SCORER_VERSION],
     )
     con.unregister("new_scores")
     return len(new)

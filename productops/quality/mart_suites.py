@@ -62,6 +62,9 @@ MART_SUITES = {
             _between("sources_trusted", 0, 5),
             _between("negative_feedback_share", 0, 1),
             _between("licence_utilisation", 0, 100),
+            _between("feedback_scored_share", 0, 1),
+            _between("social_scored_share", 0, 1),
+            _between("app_avg_rating", 1, 5),
         ),
     ),
 }
