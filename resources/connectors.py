@@ -11,9 +11,9 @@ from typing import ClassVar
 
 import dagster as dg
 
-from productops.connectors import apis
+from productops.connectors import apis, appstore
 from productops.connectors import pull as pulling
-from productops.connectors.http import ApiClient
+from productops.connectors.http import ApiClient, ConnectorError
 from productops.settings import DataPaths
 
 
@@ -114,11 +114,44 @@ class OktaApi(SourceApi):
         return [pulling.pull_okta(paths, client, start, log=log)]
 
 
+class AppStoreApi(SourceApi):
+    """The app's App Store customer reviews (public RSS feed): `APPSTORE_APP_ID`,
+    `APPSTORE_COUNTRIES` (comma-separated storefront codes, default `us`),
+    `APPSTORE_RSS_BASE_URL`.
+
+    The feed shows only the ~500 newest reviews of a storefront: pull busy ones daily.
+    The last `refresh_days` of each storefront are re-read on every pull for deletions.
+    """
+
+    settings_hint: ClassVar[str | None] = (
+        "set APPSTORE_APP_ID, and APPSTORE_COUNTRIES (default us) for the storefronts"
+    )
+    refresh_days: int = 7
+
+    def client(self) -> ApiClient | None:
+        url = self.base_url or _env("APPSTORE_RSS_BASE_URL", "https://itunes.apple.com")
+        return appstore.appstore_client(url, timeout_s=self.timeout_s) if self.app_id() else None
+
+    @staticmethod
+    def app_id() -> str | None:
+        return (_env("APPSTORE_APP_ID") or "").strip() or None
+
+    def _pull(self, paths, client, start, log):
+        try:
+            countries = appstore.parse_countries(_env("APPSTORE_COUNTRIES"))
+        except ValueError as exc:
+            raise ConnectorError(f"App Store: {exc}") from exc
+        return appstore.pull_appstore(
+            paths, client, start, app_id=self.app_id() or "", countries=countries,
+            refresh=timedelta(days=self.refresh_days), log=log,
+        )  # fmt: skip
+
+
 # The resource keys each source's raw asset asks for, pulled in this order.
 API_RESOURCES: dict[str, tuple[str, ...]] = {
     "nps": ("delighted",),
     "feedback": ("zendesk",),
-    "social": ("hacker_news",),
+    "social": ("hacker_news", "app_store"),
     "tool_usage": ("okta",),
 }
 API_CLASSES = {
@@ -126,4 +159,5 @@ API_CLASSES = {
     "zendesk": ZendeskApi,
     "hacker_news": HackerNewsApi,
     "okta": OktaApi,
+    "app_store": AppStoreApi,
 }

@@ -9,7 +9,8 @@
   of spending a request on a 429;
 - 500/502/503/504, connection resets and timeouts: back off and retry, within a bounded
   total wait;
-- 401/403: stop at once, naming the setting to fix;
+- 401/403: stop at once, naming the setting to fix; except a status the vendor uses to
+  throttle (`throttle_status`: the App Store feed's CDN answers 403), waited out like a 429;
 - malformed or truncated JSON: a clear error naming the request.
 
 Errors never include credentials: only the method, the path and the query parameters.
@@ -40,7 +41,15 @@ _REMAINING_HEADERS = ("X-Rate-Limit-Remaining", "X-RateLimit-Remaining", "RateLi
 
 
 class ConnectorError(RuntimeError):
-    """A request that failed for good; the message names the request, never a secret."""
+    """A request that failed for good; the message names the request, never a secret.
+
+    `status` is the HTTP status of the answer that ended it (None for a network or JSON
+    error), for callers to whom one status means something of their own.
+    """
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class AuthError(ConnectorError):
@@ -72,6 +81,9 @@ class ApiClient:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.time
+    # Statuses this vendor answers to mean "slow down", waited out like a 429 (not 401/403
+    # for the others, whose 403 is a refusal of the credentials).
+    throttle_status: frozenset[int] = frozenset()
     _client: httpx.Client | None = None
     _spent_until: float = 0.0  # the rate-limit window is spent until then (epoch seconds)
 
@@ -125,18 +137,19 @@ class ApiClient:
                 delay, reason = self.retry.backoff(attempt), f"{type(exc).__name__}"
             else:
                 status = response.status_code
-                if status in (401, 403):
+                if status in (401, 403) and status not in self.throttle_status:
                     raise AuthError(
                         f"{self.vendor} refused the credentials (HTTP {status}) for {what}: "
-                        f"check {self.credentials_hint}"
+                        f"check {self.credentials_hint}",
+                        status,
                     )
-                if status == 429:
-                    delay, reason = self._rate_limit_wait(response, attempt), "HTTP 429"
+                if status == 429 or status in self.throttle_status:
+                    delay, reason = self._rate_limit_wait(response, attempt), f"HTTP {status}"
                 elif status in RETRY_STATUS:
                     delay, reason = self.retry.backoff(attempt), f"HTTP {status}"
                 elif status >= 400:
                     raise ConnectorError(
-                        f"{self.vendor}: HTTP {status} for {what}: {response.text[:200]}"
+                        f"{self.vendor}: HTTP {status} for {what}: {response.text[:200]}", status
                     )
                 else:
                     self._note_window(response)
