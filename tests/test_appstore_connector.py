@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import duckdb
 import pytest
@@ -67,7 +67,7 @@ def raw(paths: DataPaths) -> list[dict]:
 
 def key(record: dict) -> str:
     if "productops_tombstone" in record:
-        return record["productops_tombstone"]["key"]
+        return record["productops_tombstone"]["key"].removeprefix("appstore:")
     return record["id"]["label"]
 
 
@@ -173,9 +173,13 @@ def test_the_refresh_window_is_read_again_and_a_deletion_becomes_a_tombstone(
     assert tombstones(paths) == []  # missing once: perhaps a stale page; wait for a second look
     assert len(reviews(paths)) == 601  # nothing new, nothing saved again
     pull(paths, feed, sleeps, countries=["us", "de"], refresh=timedelta(days=7))
-    assert tombstones(paths) == [  # not old_gone: that part of the feed was not read
-        {"channel": "app_store", "key": gone, "deleted_at": NOW.strftime("%Y-%m-%dT%H:%M:%SZ")}
-    ]
+    # Not old_gone: that part of the feed was not read. The tombstone names the review's
+    # staging key and creation time, so that staging files it with the review.
+    [tomb] = tombstones(paths)
+    assert tomb == {"channel": "app_store", "key": f"appstore:{gone}",
+                    "created_at": tomb["created_at"],
+                    "deleted_at": NOW.strftime("%Y-%m-%dT%H:%M:%SZ")}  # fmt: skip
+    assert datetime.fromisoformat(tomb["created_at"]) < NOW
     pull(paths, feed, sleeps, countries=["us", "de"], refresh=timedelta(days=7))
     assert len(tombstones(paths)) == 1  # said once
     held = appstore.Held.loads(CursorStore(paths, appstore.cursor_name(APP_ID, "us")).load())
@@ -205,7 +209,7 @@ def test_a_storefront_emptied_to_the_end_tombstones_its_reviews(
     feed.reviews["fr"].clear()  # the feed answers with the app's entry alone
     for _ in range(2):
         pull(paths, feed, sleeps, countries=["fr"])
-    assert {t["key"] for t in tombstones(paths)} == keys
+    assert {t["key"] for t in tombstones(paths)} == {f"appstore:{k}" for k in keys}
 
 
 def test_throttling_is_waited_out_as_the_feed_says(

@@ -22,7 +22,8 @@ under `label`:
   No language field, no developer response.
 
 A review gone from the feed (deleted by its author, or removed by Apple) is saved as
-`{"productops_tombstone": {"channel": "app_store", "key": "<id>", "deleted_at": "<UTC>"}}`
+`{"productops_tombstone": {"channel": "app_store", "key": "appstore:<id>", "created_at":
+"<updated>", "deleted_at": "<UTC>"}}` (the review's staging key and day)
 once it is missing from the part of the feed read on two pulls in a row (a CDN-cached
 page, or an edit that moved a review to the top while the pages were read, hides a
 review from one pull).
@@ -222,8 +223,11 @@ def _missing(
         entry[2] += 1
         if entry[2] >= MISSING_PULLS:
             del held.reviews[key]
+            # The key and creation time staging gave the review, so that the tombstone is
+            # the newest version of the same record on the same day.
             tombstones.append({"productops_tombstone": {
-                "channel": CHANNEL, "key": key, "deleted_at": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "channel": CHANNEL, "key": f"appstore:{key}", "created_at": entry[0],
+                "deleted_at": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
             }})  # fmt: skip
     return tombstones
 
