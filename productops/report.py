@@ -17,6 +17,7 @@ from the marts' own flags.
 from __future__ import annotations
 
 import html
+import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -238,60 +239,175 @@ def _themes_section(con: duckdb.DuckDBPyConnection, since: date, day: date) -> S
     if not sentences:
         sentences.append("No theme is emerging in the window.")
     sentences.append("Circled: weeks where a theme was emerging (at least twice its 4-week mean).")
+    sentences += _unthemed_languages(con, since, day)
     return Section("What customers talk about, per week", sentences, _svg(chart))
 
 
+def _unthemed_languages(con: duckdb.DuckDBPyConnection, since: date, day: date) -> list[str]:
+    """How many items fell to `other` for want of patterns in their language: languages
+    that only ever appear under `other` in the window (a language the taxonomy has
+    patterns for lands in some theme)."""
+    rows = _frame(
+        con,
+        "SELECT theme = 'other' AS other, languages FROM marts.feedback_themes_weekly "
+        "WHERE week BETWEEN ? AND ?",
+        [since - timedelta(days=since.weekday()), day],
+    )
+    if rows.is_empty():
+        return []
+    other = _languages(rows.filter(pl.col("other")))
+    themed = _languages(rows.filter(~pl.col("other")))
+    lonely = {lang: n for lang, n in other.items() if lang not in themed and lang != "unknown"}
+    if not lonely:
+        return []
+    listed = ", ".join(f"{lang} {n}" for lang, n in sorted(lonely.items(), key=lambda x: -x[1]))
+    return [
+        f"{sum(lonely.values())} feedback items are in languages the theme taxonomy has no "
+        f"patterns for ({listed}) and count as other: add patterns for them in themes.toml."
+    ]
+
+
 # --- Social ---------------------------------------------------------------------------
+
+
+_CHANNEL_NAMES = {"hacker_news": "Hacker News", "reddit": "Reddit", "bluesky": "Bluesky",
+                  "mastodon": "Mastodon", "app_store": "App Store reviews"}  # fmt: skip
+
+
+def _coverage(scored: float | None, languages: dict[str, int]) -> str:
+    """ "62 % scored; de 20 %, en 71 %, fr 9 %": what a sentiment figure covers."""
+    total = sum(languages.values())
+    parts = ", ".join(
+        f"{lang} {100 * n / total:.0f} %" for lang, n in sorted(languages.items()) if total
+    )
+    share = "no text scored" if scored is None else f"{100 * scored:.0f} % scored"
+    return f"{share}; languages {parts}" if parts else share
+
+
+def _languages(frame: pl.DataFrame, column: str = "languages") -> dict[str, int]:
+    """The per-language counts of a frame's rows (JSON objects), added up."""
+    total: dict[str, int] = {}
+    for text in frame[column].drop_nulls().to_list():
+        for lang, n in json.loads(text).items():
+            total[lang] = total.get(lang, 0) + int(n)
+    return total
 
 
 def _social_section(con: duckdb.DuckDBPyConnection, since: date, day: date) -> Section:
     daily = _frame(
         con,
         """SELECT * FROM (
-           SELECT date, mentions, net_sentiment, is_spike,
-                  avg(mentions) OVER (ORDER BY date RANGE BETWEEN INTERVAL 28 DAYS PRECEDING
-                                      AND INTERVAL 1 DAY PRECEDING) AS prior_mean,
-                  sum(net_sentiment * mentions) OVER week / nullif(sum(mentions) OVER week, 0)
-                      AS net_sentiment_7d
-           FROM marts.social_sentiment_daily WHERE platform = 'all'
-           WINDOW week AS (ORDER BY date RANGE BETWEEN INTERVAL 6 DAYS PRECEDING AND CURRENT ROW))
-           WHERE date BETWEEN ? AND ? ORDER BY date""",
+           SELECT date, platform, mentions, positive + neutral + negative AS scored,
+                  positive - negative AS net, net_sentiment, is_spike, scored_share, languages,
+                  avg(mentions) OVER (PARTITION BY platform ORDER BY date
+                                      RANGE BETWEEN INTERVAL 28 DAYS PRECEDING
+                                      AND INTERVAL 1 DAY PRECEDING) AS prior_mean
+           FROM marts.social_sentiment_daily)
+           WHERE date BETWEEN ? AND ? ORDER BY date, platform""",
         [since, day],
     )
+    channels = daily.filter(pl.col("platform") != "all").with_columns(
+        channel=pl.col("platform").replace(_CHANNEL_NAMES)
+    )
     bars = (
-        alt.Chart(daily)
+        alt.Chart(channels)
         .mark_bar()
         .encode(
             x=alt.X("date:T", title=None),
             y=alt.Y("mentions:Q", title="mentions"),
-            color=alt.condition("datum.is_spike", alt.value(RED), alt.value(GREY)),
+            color=alt.Color("channel:N", title="channel"),
         )
     )
-    sentiment = (
-        alt.Chart(daily)
-        .mark_line(color=BLUE, strokeWidth=1.5)
+    every = daily.filter(pl.col("platform") == "all")
+    spikes = (
+        alt.Chart(every.filter(pl.col("is_spike")))
+        .mark_point(size=160, filled=False, color=RED, strokeWidth=2.5)
+        .encode(x="date:T", y="mentions:Q")
+    )
+    chart = alt.layer(bars, spikes).properties(width=WIDTH, height=HEIGHT)
+    sentences = []
+    for r in every.filter(pl.col("is_spike")).iter_rows(named=True):
+        also = channels.filter((pl.col("date") == r["date"]) & pl.col("is_spike"))["channel"]
+        where = f" (spiking on {', '.join(sorted(also))})" if also.len() else ""
+        net = (
+            "no scored mention"
+            if r["net_sentiment"] is None
+            else f"net sentiment {r['net_sentiment']:+.2f}"
+        )
+        sentences.append(
+            f"Mentions spiked on {_fmt_day(r['date'])}: {r['mentions']} against a 28-day mean "
+            f"of {r['prior_mean'] or 0:.0f}{where}, {net}."
+        )
+    sentences = sentences or ["No spike of mentions in the window."]
+    # Channels side by side: volume, net sentiment of the scored mentions, coverage.
+    for name, part in channels.group_by("channel", maintain_order=True):
+        scored = int(part["scored"].sum())
+        net = f"net sentiment {part['net'].sum() / scored:+.2f}" if scored else "no text scored"
+        mentions = int(part["mentions"].sum())
+        coverage = _coverage(scored / mentions if mentions else None, _languages(part))
+        sentences.append(f"{name[0]}: {mentions} mentions, {net} ({coverage}).")
+    if every.height:
+        scored = int(every["scored"].sum())
+        mentions = int(every["mentions"].sum())
+        net = f"net sentiment {every['net'].sum() / scored:+.2f}" if scored else "nothing scored"
+        sentences.append(
+            f"All channels: {mentions} mentions in the window, {net} over the scored ones "
+            f"({_coverage(scored / mentions if mentions else None, _languages(every))}). "
+            "Bars: mentions per channel; circled: spike days."
+        )
+    return Section("What the public says, channel by channel", sentences, _svg(chart))
+
+
+def _reviews_section(con: duckdb.DuckDBPyConnection, since: date, day: date) -> Section:
+    daily = _frame(
+        con,
+        """SELECT date, storefront, reviews, avg_rating, avg_rating_28d, reviews_28d,
+                  scored_share, languages
+           FROM marts.app_reviews_daily WHERE date BETWEEN ? AND ? ORDER BY date, storefront""",
+        [since, day],
+    )
+    if daily.is_empty():
+        return Section("How the app is rated", ["No App Store review in the window."], "")
+    chart = (
+        alt.Chart(daily.filter(pl.col("reviews_28d") >= 5))
+        .mark_line(strokeWidth=1.5)
         .encode(
-            x="date:T",
-            y=alt.Y(
-                "net_sentiment_7d:Q", title="net sentiment, 7 days", scale=alt.Scale(domain=[-1, 1])
+            x=alt.X("date:T", title=None),
+            y=alt.Y("avg_rating_28d:Q", title="stars, 28 days", scale=alt.Scale(domain=[1, 5])),
+            color=alt.Color("storefront:N"),
+            strokeDash=alt.condition(
+                "datum.storefront == 'all'", alt.value([1, 0]), alt.value([4, 2])
             ),
         )
+        .properties(width=WIDTH, height=HEIGHT)
     )
-    chart = alt.layer(bars, sentiment).resolve_scale(y="independent")
-    chart = chart.properties(width=WIDTH, height=HEIGHT)
-    spikes = daily.filter(pl.col("is_spike"))
-    sentences = [
-        f"Mentions spiked on {_fmt_day(r['date'])}: {r['mentions']} against a 28-day mean of "
-        f"{r['prior_mean'] or 0:.0f}, net sentiment {r['net_sentiment']:+.2f}."
-        for r in spikes.iter_rows(named=True)
-    ] or ["No spike of mentions in the window."]
-    if daily.height:
+    sentences = []
+    # A storefront whose 28-day rating moved by half a star or more over the window,
+    # with at least 10 reviews on each side: a change a lead should look at.
+    for name, part in daily.group_by("storefront", maintain_order=True):
+        settled = part.filter(pl.col("reviews_28d") >= 10)
+        if settled.height < 2:
+            continue
+        first, last = settled.row(0, named=True), settled.row(-1, named=True)
+        change = last["avg_rating_28d"] - first["avg_rating_28d"]
+        if abs(change) >= 0.5:
+            verb = "fell" if change < 0 else "rose"
+            sentences.append(
+                f"The {name[0]} storefront's rating {verb} from {first['avg_rating_28d']:.1f} "
+                f"to {last['avg_rating_28d']:.1f} stars (28 days ending {_fmt_day(first['date'])}"
+                f" and {_fmt_day(last['date'])}), {_coverage(None, _languages(part)).split('; ', 1)[-1]}."
+            )
+    every = daily.filter(pl.col("storefront") == "all")
+    if every.height:
+        last = every.row(-1, named=True)
+        reviews = int(every["reviews"].sum())
+        scored = (every["scored_share"] * every["reviews"]).sum() / reviews if reviews else None
         sentences.append(
-            f"{int(daily['mentions'].sum())} mentions in the window, net sentiment "
-            f"{(daily['net_sentiment'] * daily['mentions']).sum() / max(daily['mentions'].sum(), 1):+.2f}"
-            " overall. Red bars: spike days; the line: net sentiment over 7 days (right axis)."
+            f"{reviews} reviews in the window; {last['avg_rating_28d']:.1f} stars over the 28 "
+            f"days to {_fmt_day(last['date'])} ({_coverage(scored, _languages(every))}). "
+            "A star rating is its own metric, not an NPS. Lines: the 28-day mean per storefront."
         )
-    return Section("What the public says (Hacker News)", sentences, _svg(chart))
+    return Section("How the app is rated", sentences, _svg(chart))
 
 
 # --- Tools ----------------------------------------------------------------------------
@@ -598,8 +714,8 @@ def build_report(serving: Path, out_dir: Path, day: date | None = None) -> Repor
             _fix_first_section(con, day), _seats_section(con, day), _alerts_section(con, day)
         ]  # fmt: skip
         since = day - timedelta(days=CHART_DAYS - 1)
-        for build in (_nps_section, _themes_section, _social_section, _tools_section,
-                      _trust_section):  # fmt: skip
+        for build in (_nps_section, _themes_section, _social_section, _reviews_section,
+                      _tools_section, _trust_section):  # fmt: skip
             report.sections.append(build(con, since, day))
     private_umask()
     out_dir.mkdir(parents=True, exist_ok=True)
