@@ -42,6 +42,12 @@ _REMAINING_HEADERS = ("X-Rate-Limit-Remaining", "X-RateLimit-Remaining", "RateLi
 class ConnectorError(RuntimeError):
     """A request that failed for good; the message names the request, never a secret."""
 
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        # The HTTP status of the refusal, when there was one: a caller may take a 404
+        # (an unknown hashtag, an endpoint the server lacks) as an answer, not a failure.
+        self.status = status
+
 
 class AuthError(ConnectorError):
     """The API refused the credentials: retrying will not help."""
@@ -128,7 +134,8 @@ class ApiClient:
                 if status in (401, 403):
                     raise AuthError(
                         f"{self.vendor} refused the credentials (HTTP {status}) for {what}: "
-                        f"check {self.credentials_hint}"
+                        f"check {self.credentials_hint}",
+                        status,
                     )
                 if status == 429:
                     delay, reason = self._rate_limit_wait(response, attempt), "HTTP 429"
@@ -136,7 +143,7 @@ class ApiClient:
                     delay, reason = self.retry.backoff(attempt), f"HTTP {status}"
                 elif status >= 400:
                     raise ConnectorError(
-                        f"{self.vendor}: HTTP {status} for {what}: {response.text[:200]}"
+                        f"{self.vendor}: HTTP {status} for {what}: {response.text[:200]}", status
                     )
                 else:
                     self._note_window(response)
