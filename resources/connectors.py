@@ -11,7 +11,7 @@ from typing import ClassVar
 
 import dagster as dg
 
-from productops.connectors import apis, appstore
+from productops.connectors import apis, appstore, mastodon
 from productops.connectors import pull as pulling
 from productops.connectors.http import ApiClient, ConnectorError
 from productops.settings import DataPaths
@@ -19,6 +19,11 @@ from productops.settings import DataPaths
 
 def _env(name: str, default: str | None = None) -> str | None:
     return dg.EnvVar(name).get_value(default) or default
+
+
+def _env_list(name: str) -> list[str]:
+    """A comma-separated setting's non-empty items."""
+    return [item.strip() for item in (_env(name) or "").split(",") if item.strip()]
 
 
 class SourceApi(dg.ConfigurableResource):
@@ -147,11 +152,47 @@ class AppStoreApi(SourceApi):
         )  # fmt: skip
 
 
+class MastodonApi(SourceApi):
+    """Public posts on one Mastodon instance: `MASTODON_BASE_URL`, `MASTODON_HASHTAGS`
+    (comma-separated, without `#`), and, with `MASTODON_ACCESS_TOKEN` (a user token with
+    `read:search`), a status search for each of `SOCIAL_QUERIES`.
+
+    Hashtag timelines are public on most instances; full-text search needs the token.
+    Edits, counts and deletions come from re-reading the statuses created within the
+    last `refresh_days`.
+    """
+
+    refresh_days: int = 7
+    settings_hint: ClassVar[str | None] = (
+        "MASTODON_BASE_URL with MASTODON_HASHTAGS, or with MASTODON_ACCESS_TOKEN and SOCIAL_QUERIES"
+    )
+
+    def hashtags(self) -> list[str]:
+        return [t.lstrip("#") for t in _env_list("MASTODON_HASHTAGS") if t.lstrip("#")]
+
+    def client(self) -> ApiClient | None:
+        url, token = self.base_url or _env("MASTODON_BASE_URL"), _env("MASTODON_ACCESS_TOKEN")
+        if url and (self.hashtags() or (token and _env_list("SOCIAL_QUERIES"))):
+            return mastodon.mastodon_client(url, token, timeout_s=self.timeout_s)
+        return None
+
+    def _pull(self, paths, client, start, log):
+        queries = _env_list("SOCIAL_QUERIES")
+        if queries and not _env("MASTODON_ACCESS_TOKEN"):
+            log.info(
+                "MastodonApi: SOCIAL_QUERIES are not searched on Mastodon without "
+                "MASTODON_ACCESS_TOKEN (status search needs a user token); hashtags only"
+            )
+            queries = []
+        return mastodon.pull_mastodon(paths, client, start, self.hashtags(), queries,
+                                      refresh=timedelta(days=self.refresh_days), log=log)  # fmt: skip
+
+
 # The resource keys each source's raw asset asks for, pulled in this order.
 API_RESOURCES: dict[str, tuple[str, ...]] = {
     "nps": ("delighted",),
     "feedback": ("zendesk",),
-    "social": ("hacker_news", "app_store"),
+    "social": ("hacker_news", "mastodon", "app_store"),
     "tool_usage": ("okta",),
 }
 API_CLASSES = {
@@ -160,4 +201,5 @@ API_CLASSES = {
     "hacker_news": HackerNewsApi,
     "okta": OktaApi,
     "app_store": AppStoreApi,
+    "mastodon": MastodonApi,
 }

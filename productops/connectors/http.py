@@ -44,7 +44,8 @@ class ConnectorError(RuntimeError):
     """A request that failed for good; the message names the request, never a secret.
 
     `status` is the HTTP status of the answer that ended it (None for a network or JSON
-    error), for callers to whom one status means something of their own.
+    error), for callers to whom one status means something of their own: a 404 for an
+    unknown hashtag, a 400 past the App Store feed's last page.
     """
 
     def __init__(self, message: str, status: int | None = None) -> None:

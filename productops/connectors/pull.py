@@ -93,7 +93,8 @@ def pull_pages(
             result.cursor = pending
 
     for records, cursor in pages:
-        _save_page(folder, prefix, records)
+        if records:  # a page without records only moves the cursor: nothing to land
+            _save_page(folder, prefix, records)
         result.pages += 1
         result.records += len(records)
         pending = cursor if cursor is not None else pending
