@@ -11,8 +11,9 @@ from typing import ClassVar
 
 import dagster as dg
 
-from productops.connectors import apis, appstore, mastodon
+from productops.connectors import apis, appstore, bluesky, mastodon
 from productops.connectors import pull as pulling
+from productops.connectors.bluesky_session import SessionStore, session_file
 from productops.connectors.http import ApiClient, ConnectorError
 from productops.settings import DataPaths
 
@@ -24,6 +25,11 @@ def _env(name: str, default: str | None = None) -> str | None:
 def _env_list(name: str) -> list[str]:
     """A comma-separated setting's non-empty items."""
     return [item.strip() for item in (_env(name) or "").split(",") if item.strip()]
+
+
+def _social_queries() -> list[str]:
+    """`SOCIAL_QUERIES`: the comma-separated searches every social channel runs."""
+    return _env_list("SOCIAL_QUERIES")
 
 
 class SourceApi(dg.ConfigurableResource):
@@ -39,11 +45,16 @@ class SourceApi(dg.ConfigurableResource):
     def client(self) -> ApiClient | None:
         raise NotImplementedError
 
+    def client_for(self, paths: DataPaths) -> ApiClient | None:
+        """The client for a pull into `paths`: a channel that keeps state in the data
+        folder (a login session) builds it here instead of in `client`."""
+        return self.client()
+
     def pull(
         self, paths: DataPaths, start: date, log: Logger | LoggerAdapter
     ) -> list[pulling.PullResult]:
         """Pull new records into landing and raw; [] when the API is not configured."""
-        client = self.client()
+        client = self.client_for(paths)
         if client is None:
             if self.settings_hint:
                 log.info(
@@ -96,7 +107,7 @@ class HackerNewsApi(SourceApi):
     refresh_days: int = 30
 
     def queries(self) -> list[str]:
-        return [q.strip() for q in (_env("SOCIAL_QUERIES") or "").split(",") if q.strip()]
+        return _social_queries()
 
     def client(self) -> ApiClient | None:
         url = self.base_url or _env("HN_BASE_URL", "https://hn.algolia.com")
@@ -105,6 +116,39 @@ class HackerNewsApi(SourceApi):
     def _pull(self, paths, client, start, log):
         return pulling.pull_hacker_news(
             paths, client, start, self.queries(), refresh=timedelta(days=self.refresh_days), log=log
+        )
+
+
+class BlueskyApi(SourceApi):
+    """Bluesky post search: `BLUESKY_HANDLE`, `BLUESKY_APP_PASSWORD` (an app password),
+    `BLUESKY_BASE_URL` (the PDS, default https://bsky.social), for each of `SOCIAL_QUERIES`.
+
+    Logins are limited to 30 per 5 minutes and 300 a day, so the session is kept in the
+    data folder and reused by later runs. Posts created in the last `refresh_days` are
+    re-read on every pull for their counts and deletions.
+    """
+
+    refresh_days: int = 7
+    settings_hint: ClassVar[str | None] = "BLUESKY_HANDLE, BLUESKY_APP_PASSWORD and SOCIAL_QUERIES"
+
+    def client_for(self, paths: DataPaths) -> ApiClient | None:
+        handle, password = _env("BLUESKY_HANDLE"), _env("BLUESKY_APP_PASSWORD")
+        if not (handle and password and _social_queries()):
+            return None
+        url = self.base_url or _env("BLUESKY_BASE_URL", "https://bsky.social")
+        store = SessionStore(session_file(paths))
+        return bluesky.bluesky_client(
+            url, handle, password, session_store=store, timeout_s=self.timeout_s
+        )
+
+    def _pull(self, paths, client, start, log):
+        return bluesky.pull_bluesky(
+            paths,
+            client,
+            start,
+            _social_queries(),
+            refresh=timedelta(days=self.refresh_days),
+            log=log,
         )
 
 
@@ -172,12 +216,12 @@ class MastodonApi(SourceApi):
 
     def client(self) -> ApiClient | None:
         url, token = self.base_url or _env("MASTODON_BASE_URL"), _env("MASTODON_ACCESS_TOKEN")
-        if url and (self.hashtags() or (token and _env_list("SOCIAL_QUERIES"))):
+        if url and (self.hashtags() or (token and _social_queries())):
             return mastodon.mastodon_client(url, token, timeout_s=self.timeout_s)
         return None
 
     def _pull(self, paths, client, start, log):
-        queries = _env_list("SOCIAL_QUERIES")
+        queries = _social_queries()
         if queries and not _env("MASTODON_ACCESS_TOKEN"):
             log.info(
                 "MastodonApi: SOCIAL_QUERIES are not searched on Mastodon without "
@@ -192,7 +236,7 @@ class MastodonApi(SourceApi):
 API_RESOURCES: dict[str, tuple[str, ...]] = {
     "nps": ("delighted",),
     "feedback": ("zendesk",),
-    "social": ("hacker_news", "mastodon", "app_store"),
+    "social": ("hacker_news", "bluesky", "mastodon", "app_store"),
     "tool_usage": ("okta",),
 }
 API_CLASSES = {
@@ -202,4 +246,5 @@ API_CLASSES = {
     "okta": OktaApi,
     "app_store": AppStoreApi,
     "mastodon": MastodonApi,
+    "bluesky": BlueskyApi,
 }

@@ -93,9 +93,10 @@ BLUESKY = Channel(
     name="bluesky",
     detect="starts_with(record->>'$.uri', 'at://')",
     key="record->>'$.uri'",
-    # `record.createdAt` is the client's clock; `indexedAt` is the server's.
-    created="""coalesce(TRY_CAST(record->>'$.record.createdAt' AS TIMESTAMPTZ),
-                        TRY_CAST(record->>'$.indexedAt' AS TIMESTAMPTZ))::TIMESTAMP""",
+    # `record.createdAt` is the client's clock, `indexedAt` the server's: the earlier of
+    # the two, as search sorts them (`sortAt`), so a post dated ahead cannot jump days.
+    created="""least(TRY_CAST(record->>'$.record.createdAt' AS TIMESTAMPTZ),
+                     TRY_CAST(record->>'$.indexedAt' AS TIMESTAMPTZ))::TIMESTAMP""",
     updated="TRY_CAST(record->>'$.indexedAt' AS TIMESTAMPTZ)::TIMESTAMP",
     item_type="CASE WHEN (record->>'$.record.reply.parent.uri') IS NULL THEN 'post' ELSE 'reply' END",
     author="record->>'$.author.did'",
