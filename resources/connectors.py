@@ -11,7 +11,8 @@ from typing import ClassVar
 
 import dagster as dg
 
-from productops.connectors import apis, appstore, bluesky, mastodon
+from productops import __version__
+from productops.connectors import apis, appstore, bluesky, mastodon, reddit
 from productops.connectors import pull as pulling
 from productops.connectors.bluesky_session import SessionStore, session_file
 from productops.connectors.http import ApiClient, ConnectorError
@@ -232,11 +233,63 @@ class MastodonApi(SourceApi):
                                       refresh=timedelta(days=self.refresh_days), log=log)  # fmt: skip
 
 
+class RedditApi(SourceApi):
+    """Reddit posts and comments: each of `SOCIAL_QUERIES` searched site-wide (posts; Reddit
+    does not search comments), and the newest posts and comments of `REDDIT_SUBREDDITS`.
+    App-only OAuth with `REDDIT_CLIENT_ID` and `REDDIT_CLIENT_SECRET`; `REDDIT_USER_AGENT`
+    names the app to Reddit; `REDDIT_BASE_URL` and `REDDIT_AUTH_URL` (the token's host).
+
+    Listings never move an edited or removed item, so the items of the last
+    `refresh_days` are re-read by fullname on every pull; each walk reads `overlap_hours`
+    past the newest item of the last one, for items indexed late.
+    """
+
+    auth_url: str | None = None  # overrides REDDIT_AUTH_URL
+    refresh_days: int = 7
+    overlap_hours: float = 3.0
+
+    settings_hint: ClassVar[str | None] = (
+        "REDDIT_CLIENT_ID, REDDIT_CLIENT_SECRET, and SOCIAL_QUERIES or REDDIT_SUBREDDITS"
+    )
+
+    def queries(self) -> list[str]:
+        return _social_queries()
+
+    def subreddits(self) -> list[str]:
+        return _env_list("REDDIT_SUBREDDITS")
+
+    def client(self) -> ApiClient | None:
+        client_id, secret = _env("REDDIT_CLIENT_ID"), _env("REDDIT_CLIENT_SECRET")
+        if not (client_id and secret and (self.queries() or self.subreddits())):
+            return None
+        return reddit.reddit_client(
+            self.base_url or _env("REDDIT_BASE_URL", "https://oauth.reddit.com"),
+            self.auth_url or _env("REDDIT_AUTH_URL", "https://www.reddit.com"),
+            client_id,
+            secret,
+            _env("REDDIT_USER_AGENT") or f"linux:productops:{__version__}",
+            timeout_s=self.timeout_s,
+        )
+
+    def _pull(self, paths, client, start, log):
+        if not _env("REDDIT_USER_AGENT"):
+            log.warning(
+                f"RedditApi: REDDIT_USER_AGENT is not set, so the generic "
+                f"'linux:productops:{__version__}' is sent, which Reddit throttles hard; "
+                f"set it to e.g. 'linux:productops:{__version__} (by /u/yourname)'"
+            )
+        return reddit.pull_reddit(
+            paths, client, start, self.queries(), self.subreddits(),
+            refresh=timedelta(days=self.refresh_days), overlap=timedelta(hours=self.overlap_hours),
+            log=log,
+        )  # fmt: skip
+
+
 # The resource keys each source's raw asset asks for, pulled in this order.
 API_RESOURCES: dict[str, tuple[str, ...]] = {
     "nps": ("delighted",),
     "feedback": ("zendesk",),
-    "social": ("hacker_news", "bluesky", "mastodon", "app_store"),
+    "social": ("hacker_news", "reddit", "bluesky", "mastodon", "app_store"),
     "tool_usage": ("okta",),
 }
 API_CLASSES = {
@@ -247,4 +300,5 @@ API_CLASSES = {
     "app_store": AppStoreApi,
     "mastodon": MastodonApi,
     "bluesky": BlueskyApi,
+    "reddit": RedditApi,
 }

@@ -87,6 +87,7 @@ class ApiClient:
     throttle_status: frozenset[int] = frozenset()
     _client: httpx.Client | None = None
     _spent_until: float = 0.0  # the rate-limit window is spent until then (epoch seconds)
+    _window_ends: float = 0.0  # when the window the last answer announced ends (epoch seconds)
 
     def __post_init__(self) -> None:
         self._client = httpx.Client(
@@ -177,7 +178,12 @@ class ApiClient:
             if when is not None:
                 return max(0.0, when.timestamp() - self.clock())
         reset = self._reset_in(response)
-        return reset + 1.0 if reset is not None else self.retry.backoff(attempt)
+        if reset is not None:
+            return reset + 1.0
+        # A 429 that says nothing (Reddit's bare JSON one): the end of the window the
+        # last good answer announced, when there is one, else back off.
+        left = self._window_ends - self.clock()
+        return left + 1.0 if left > 0 else self.retry.backoff(attempt)
 
     def _reset_in(self, response: httpx.Response) -> float | None:
         """Seconds until the rate-limit window resets, from whichever header the vendor
@@ -201,7 +207,11 @@ class ApiClient:
         return None
 
     def _note_window(self, response: httpx.Response) -> None:
-        """Remember a spent window (remaining below one request) until its reset."""
+        """Remember when the announced window ends, and a spent window (remaining below
+        one request) until its reset."""
+        announced = self._reset_in(response)
+        if announced is not None:
+            self._window_ends = self.clock() + announced
         for name in _REMAINING_HEADERS:
             value = response.headers.get(name)
             if value is None:
