@@ -542,7 +542,7 @@ def build_app_reviews_daily(con: duckdb.DuckDBPyConnection, w: Window) -> int:
                language_counts(language) AS languages
         FROM per GROUP BY ALL
     ),
-    trailing AS (
+    rolling AS (
         SELECT *,
                sum(reviews) OVER last28 AS reviews_28d, sum(stars) OVER last28 AS stars_28d
         FROM daily
@@ -552,7 +552,7 @@ def build_app_reviews_daily(con: duckdb.DuckDBPyConnection, w: Window) -> int:
     SELECT date, storefront, reviews, stars / reviews AS avg_rating, low_rating_share,
            reviews_28d, stars_28d / reviews_28d AS avg_rating_28d, avg_sentiment,
            scored_share, languages
-    FROM trailing WHERE date BETWEEN ? AND ?
+    FROM rolling WHERE date BETWEEN ? AND ?
     """
     params = [w.start, w.end, w.start, w.end]
     return _replace(con, "app_reviews_daily", select, params, where_params=[w.start, w.end])

@@ -54,7 +54,7 @@ def test_every_planted_story_is_told_in_numbers(sample_run: SampleRun, tmp_path:
     themes = text["What customers talk about, per week"]
     assert "“pricing” emerged" in themes and "negative" in themes
 
-    social = text["What the public says (Hacker News)"]
+    social = text["What the public says, channel by channel"]
     incident = f"{stories.incident.day} {stories.incident:%b %Y}"
     assert f"Mentions spiked on {incident}" in social
     assert social.count("Mentions spiked") == 1
@@ -109,7 +109,7 @@ def test_a_report_of_an_earlier_day_knows_nothing_after_it(
     text = {s.title: " ".join(s.sentences) for s in report.sections}
     day = f"{incident.day} {incident:%b %Y}"
     assert f"On {day}, " in text["Can the numbers be trusted"]
-    assert f"Mentions spiked on {day}" in text["What the public says (Hacker News)"]
+    assert f"Mentions spiked on {day}" in text["What the public says, channel by channel"]
     alerts = next(s for s in report.sections if s.title.startswith("Alerts of"))
     assert alerts.sentences[0].startswith(f"{day}: Social spike on {incident}")
     assert f'<p class="finding" id="alert-spike:{incident}">' in report.path.read_text()
