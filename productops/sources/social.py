@@ -169,7 +169,7 @@ _TEXT = f"""CASE WHEN NOT coalesce({_DELETED}, false)
                  THEN nullif(redact(strip_html({_by_channel("text")}), {_by_channel("writer")}), '')
             END"""
 _RATING = integer(_by_channel("rating"))
-_IS_REVIEW = f"({_CHANNEL}) = 'app_store'"
+_IS_REVIEW = f"({_TOMB} IS NULL AND {APP_STORE.detect})"
 
 SOCIAL = Source(
     name="social",
