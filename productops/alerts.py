@@ -77,12 +77,16 @@ class Alert:
 _SPIKES = """
     SELECT 'spike:' || date AS key, 'social_spike' AS kind, date,
            format('Social spike on {}: {} mentions against a usual {} a day (median of the 28 '
-                  'days before), net sentiment {}.', date, mentions, usual,
-                  coalesce(round(net_sentiment, 2)::VARCHAR, 'n/a')) AS sentence,
+                  'days before), net sentiment {}{}.', date, mentions, usual,
+                  coalesce(round(net_sentiment, 2)::VARCHAR, 'n/a'),
+                  coalesce('; spiking on ' || (
+                      SELECT string_agg(c.platform, ', ' ORDER BY c.platform)
+                      FROM marts.social_sentiment_daily c
+                      WHERE c.date = a.date AND c.platform <> 'all' AND c.is_spike), '')) AS sentence,
            mentions::DOUBLE AS figure
     FROM (SELECT *, median(mentions) OVER (ORDER BY date RANGE BETWEEN INTERVAL 28 DAYS
                                           PRECEDING AND INTERVAL 1 DAY PRECEDING) AS usual
-          FROM marts.social_sentiment_daily WHERE platform = 'all')
+          FROM marts.social_sentiment_daily WHERE platform = 'all') a
     WHERE is_spike AND date > ? AND date <= ?
 """
 _NPS_DROPS = """
