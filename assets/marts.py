@@ -71,7 +71,8 @@ HEADLINES: dict[str, str] = {
     "FROM marts.tool_usage_daily WHERE date = ?",
     "data_trust": "SELECT count(*) FILTER (WHERE trusted) AS sources_trusted, "
     "sum(rows_quarantined) AS rows_quarantined FROM marts.data_trust WHERE date = ?",
-    "kpi_daily": "SELECT * EXCLUDE (date, sources_missing) FROM marts.kpi_daily WHERE date = ?",
+    "kpi_daily": "SELECT * EXCLUDE (date, sources_missing, feedback_languages, social_languages) "
+    "FROM marts.kpi_daily WHERE date = ?",
     "theme_impact": "SELECT nps_points_lost AS top_theme_points_lost, nps_gap AS top_theme_nps_gap "
     "FROM marts.theme_impact WHERE \"window\" = '90d' AND rank = 1 "
     "AND week = date_trunc('week', ?::DATE) LIMIT 1",

@@ -82,8 +82,9 @@ DDL = {
     "kpi_daily": """date DATE, nps_28d DOUBLE, nps_responses_28d INTEGER, feedback_items INTEGER,
         negative_feedback_share DOUBLE, social_mentions INTEGER, social_net_sentiment DOUBLE,
         tool_active_users INTEGER, licence_utilisation DOUBLE, sources_trusted INTEGER,
-        sources_missing VARCHAR[], feedback_scored_share DOUBLE, social_scored_share DOUBLE,
-        app_reviews INTEGER, app_avg_rating DOUBLE""",
+        sources_missing VARCHAR[], feedback_scored_share DOUBLE, feedback_languages VARCHAR,
+        social_scored_share DOUBLE, social_languages VARCHAR, app_reviews INTEGER,
+        app_avg_rating DOUBLE""",
 }
 # The tables BI may rely on (docs/contract.md); the others are internal to the warehouse.
 CONTRACT_TABLES = (
@@ -983,14 +984,16 @@ def build_kpi_daily(con: duckdb.DuckDBPyConnection, w: Window) -> int:
                coalesce(t.licences, false) AND l.date IS NOT NULL AS licences,
                n.nps_28d, n.responses_28d, f.items, f.negative_share, s.mentions,
                s.net_sentiment, coalesce(u.users, 0) AS users, l.utilisation,
-               f.scored_share AS feedback_scored_share, s.scored_share AS social_scored_share,
+               f.scored_share AS feedback_scored_share, f.languages AS feedback_languages,
+               s.scored_share AS social_scored_share, s.languages AS social_languages,
                coalesce(a.reviews, 0) AS app_reviews, a.avg_rating AS app_avg_rating
         FROM ({_calendar()}) cal
         LEFT JOIN trust t ON t.date = cal.date
         LEFT JOIN marts.nps_daily n ON n.date = cal.date AND n.segment = 'all'
         LEFT JOIN (SELECT date, count(*) AS items,
                           avg((sentiment_label = 'negative')::INTEGER) AS negative_share,
-                          avg((sentiment IS NOT NULL)::INTEGER) AS scored_share
+                          avg((sentiment IS NOT NULL)::INTEGER) AS scored_share,
+                          language_counts(language) AS languages
                    FROM trusted_feedback_items WHERE date BETWEEN ? AND ? GROUP BY ALL) f
                ON f.date = cal.date
         LEFT JOIN marts.social_sentiment_daily s ON s.date = cal.date AND s.platform = 'all'
@@ -1015,7 +1018,9 @@ def build_kpi_daily(con: duckdb.DuckDBPyConnection, w: Window) -> int:
            CASE WHEN licences AND tool_usage THEN utilisation END AS licence_utilisation,
            trusted AS sources_trusted,
            CASE WHEN feedback THEN feedback_scored_share END AS feedback_scored_share,
+           CASE WHEN feedback THEN feedback_languages END AS feedback_languages,
            CASE WHEN social THEN social_scored_share END AS social_scored_share,
+           CASE WHEN social THEN social_languages END AS social_languages,
            CASE WHEN social THEN app_reviews END AS app_reviews,
            CASE WHEN social THEN app_avg_rating END AS app_avg_rating,
            list_sort(list_filter([{", ".join(f"CASE WHEN NOT {s} THEN {literal(s)} END" for s in FRESHNESS_LIMIT_HOURS)}],
