@@ -108,6 +108,9 @@ def portuguese(text: str) -> float:
 
 # Language (ISO 639-1, as productops.language.detect gives it) -> its scorer.
 CHOSEN: dict[str, Callable[[str], float]] = {"en": english, "pt": portuguese}
+# Which scorers and lexicon wrote a score: bump on any change to them or to `CHOSEN`,
+# and the sentiment cache scores every text again (`productops.sentiment`).
+VERSION = "en-vader-lexicon-sentences.pt-leia.1"
 
 
 def score(texts: list[str], languages: list[str | None]) -> list[float | None]:
