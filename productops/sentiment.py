@@ -44,9 +44,16 @@ CREATE OR REPLACE TEMP MACRO language_counts(lang) AS
 """
 
 
+# A text is read up to this many characters, for its language and its sentiment: VADER's
+# checks around each sentiment word make one long sentence superlinear (a hostile 10 MB
+# comment took minutes), and no customer writes more than this in one comment.
+MAX_READ_CHARS = 5_000
+
+
 def _score_chunk(texts: list[str]) -> list[tuple[str | None, float | None]]:
-    languages = language.detect(texts)
-    return list(zip(languages, scorers.score(texts, languages), strict=True))
+    heads = [t[:MAX_READ_CHARS] for t in texts]
+    languages = language.detect(heads)
+    return list(zip(languages, scorers.score(heads, languages), strict=True))
 
 
 def score_texts(texts: list[str], workers: int = 2) -> list[tuple[str | None, float | None]]:

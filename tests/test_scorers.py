@@ -86,3 +86,14 @@ def test_each_analyzer_is_built_once_per_process() -> None:
     assert scorers.vader(lexicon=False) is not scorers.vader()
     assert scorers.leia() is scorers.leia()
     assert "outage" not in scorers.vader(lexicon=False).lexicon
+
+
+def test_a_text_is_read_up_to_a_bound() -> None:
+    """A hostile 10 MB comment is read for its first characters only: its language and
+    sentiment are those of its head, whatever follows."""
+    from productops.sentiment import MAX_READ_CHARS, score_texts
+
+    head = "The dashboard is great and support answered within minutes. " * 100
+    head = head[:MAX_READ_CHARS]
+    tail = "Ceci est une catastrophe absolue, rien ne fonctionne. " * 200_000
+    assert score_texts([head + tail]) == score_texts([head])
