@@ -67,6 +67,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
         f"Window {st.start} .. {st.end} ({args.days} days), {time.perf_counter() - started:.1f} s. "
         f"Stories: onboarding fix for '{st.onboarding_plan}' on {st.onboarding_fix}, "
         f"price change on {st.price_change}, incident on {st.incident}, "
+        f"German app update (App Store, German reviews only) on {st.app_update_de}, "
         f"under-used tool '{st.underused_tool}'."
     )
     if args.corrupt:

@@ -24,8 +24,11 @@ def _written(root: Path, seed: int, scale: float, days: int, end: date) -> None:
         files = [f for f in paths.landing_dir(source).rglob("*") if f.is_file()]
         assert files, f"{source}: no landing file written"
         assert summary.records[source] > 0
+    channels = {f.name.rsplit("_", 1)[0] for f in paths.landing_dir("social").glob("*.jsonl")}
+    assert channels == {"hn_search_by_date", "reddit", "bluesky", "mastodon", "appstore_reviews"}
     stories = json.loads((root / "sample_stories.json").read_text())
     assert stories["start"] <= stories["incident"] <= stories["end"]
+    assert stories["start"] <= stories["app_update_de"] <= stories["end"]
 
 
 # The writer's time is about scale x days: a large company is drawn over a short window

@@ -15,11 +15,23 @@ from pathlib import Path
 
 import polars as pl
 
-from productops.sample import feedback, nps, social, tool_usage
+from productops.sample import (
+    appstore,
+    bluesky,
+    feedback,
+    mastodon,
+    nps,
+    reddit,
+    social,
+    tool_usage,
+)
 from productops.sample.company import Stories, build_company, stories_for
 from productops.settings import DataPaths
 
 __all__ = ["SampleSummary", "Stories", "stories_for", "write_sample"]
+
+# The social source's channels beside Hacker News, each its own file per day in landing/social.
+SOCIAL_CHANNELS = ("reddit", "bluesky", "mastodon", "appstore")
 
 
 @dataclass(frozen=True)
@@ -97,6 +109,13 @@ def write_sample(
         ),
         "widget": (_DayFiles(land / "feedback", "feedback_widget", "csv"), feedback.widget_rows),
         "social": (_DayFiles(land / "social", "hn_search_by_date", "jsonl"), social.hit_lines),
+        "reddit": (_DayFiles(land / "social", "reddit", "jsonl"), reddit.listing_lines),
+        "bluesky": (_DayFiles(land / "social", "bluesky", "jsonl"), bluesky.post_lines),
+        "mastodon": (_DayFiles(land / "social", "mastodon", "jsonl"), mastodon.status_lines),
+        "appstore": (
+            _DayFiles(land / "social", "appstore_reviews", "jsonl"),
+            appstore.review_lines,
+        ),
         "tool_usage": (
             _DayFiles(land / "tool_usage", "okta_system_log", "jsonl"),
             tool_usage.event_lines,
@@ -106,18 +125,14 @@ def write_sample(
         for out, generate in exports.values():
             out.add(generate(chunk), through=chunk.days[-1])
     written = {name: out.close() for name, (out, _) in exports.items()}
-    files = {
-        "nps": written["nps"].files,
-        "feedback": written["tickets"].files + written["widget"].files,
-        "social": written["social"].files,
-        "tool_usage": written["tool_usage"].files,
+    sources = {
+        "nps": ("nps",),
+        "feedback": ("tickets", "widget"),
+        "social": ("social", *SOCIAL_CHANNELS),
+        "tool_usage": ("tool_usage",),
     }
-    records = {
-        "nps": written["nps"].records,
-        "feedback": written["tickets"].records + written["widget"].records,
-        "social": written["social"].records,
-        "tool_usage": written["tool_usage"].records,
-    }
+    files = {s: sum(written[e].files for e in names) for s, names in sources.items()}
+    records = {s: sum(written[e].records for e in names) for s, names in sources.items()}
 
     licences = tool_usage.licence_rows(company)
     _atomic_write(

@@ -41,6 +41,7 @@ class Stories:
     onboarding_fix: date
     price_change: date
     incident: date
+    app_update_de: date  # German App Store reviews turn to crashes since the update
     onboarding_plan: str = "starter"
     underused_tool: str = "Productboard"
 
@@ -50,7 +51,8 @@ def stories_for(end: date, days: int) -> Stories:
 
     With 90 days, the onboarding fix and the price change are 30 days apart, so each has
     a clean 28-day NPS window before and after it, and the incident has 28 days of
-    history for the spike rule.
+    history for the spike rule. The German app update (40 %) is told only in German App
+    Store reviews, two weeks of growing complaints before the price change.
     """
     start = end - timedelta(days=days - 1)
     return Stories(
@@ -59,6 +61,7 @@ def stories_for(end: date, days: int) -> Stories:
         onboarding_fix=start + timedelta(days=round(days * 0.25)),
         price_change=start + timedelta(days=round(days * 0.58)),
         incident=start + timedelta(days=round(days * 0.75)),
+        app_update_de=start + timedelta(days=round(days * 0.40)),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from productops.sample import messy
+from productops.sample import languages, messy
 from productops.sample.company import Company, daily_counts, seconds_in_day
 from productops.sample.text import THEMES, add_emoji, compose, pick_phrases
 
@@ -29,6 +29,21 @@ def _themes(
     return theme, negative
 
 
+def _localised(
+    rng: np.random.Generator,
+    phrase: pl.Series,
+    text: pl.Series,
+    theme: np.ndarray,
+    negative: np.ndarray,
+    emoji: float,
+) -> tuple[pl.Series, pl.Series]:
+    """A fifth of the items written in German, French, Spanish or Portuguese instead, drawn
+    from `rng`, the languages' own stream, so the English items stay as they were."""
+    lang = languages.draw(rng, len(text))
+    tone = np.where(negative, "neg", "pos")
+    return languages.localise(rng, phrase, text, theme, tone, lang, emoji)
+
+
 def ticket_lines(company: Company) -> pl.DataFrame:
     rng = company.rng(3)
     days = company.days
@@ -47,6 +62,7 @@ def ticket_lines(company: Company) -> pl.DataFrame:
     theme, negative = _themes(company, rng, day_idx)
     phrase = pick_phrases(rng, theme, negative)
     text = add_emoji(rng, compose(rng, phrase), 0.02)
+    phrase, text = _localised(company.rng(8), phrase, text, theme, negative, 0.02)
     amp = rng.random(n) < 0.02
     text = pl.Series(
         np.where(amp, text.str.replace(" and ", " &amp; ").to_numpy(), text.to_numpy())
@@ -173,9 +189,10 @@ def widget_rows(company: Company) -> pl.DataFrame:
         company.accounts, on="account_id", how="left"
     )
     theme, negative = _themes(company, rng, day_idx)
-    message = messy.leak_pii(
-        rng, add_emoji(rng, compose(rng, pick_phrases(rng, theme, negative)), 0.03), people, 0.01
-    )
+    phrase = pick_phrases(rng, theme, negative)
+    message = add_emoji(rng, compose(rng, phrase), 0.03)
+    _, message = _localised(company.rng(9), phrase, message, theme, negative, 0.03)
+    message = messy.leak_pii(rng, message, people, 0.01)
     rating = np.where(negative, rng.integers(1, 3, n), rng.integers(4, 6, n))
     rating = np.where(rng.random(n) < 0.003, 9, rating)
     frame = pl.DataFrame(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from productops.sample import messy
+from productops.sample import languages, messy
 from productops.sample.company import (
     NPS_CHANNEL_WEIGHTS,
     NPS_CHANNELS,
@@ -61,6 +61,10 @@ def responses(company: Company) -> pl.DataFrame | None:
     comment = pick_phrases(rng, theme, negative)
     comment = pl.Series(np.where(category == 1, pick_neutral(rng, n), comment.to_numpy()))
     comment = add_emoji(rng, compose(rng, comment), 0.03)
+    tone = np.select([category == 0, category == 2], ["neg", "pos"], "neu")
+    lang_rng = company.rng(7)  # the languages' own stream: English comments stay as they were
+    lang = languages.draw(lang_rng, n)
+    _, comment = languages.localise(lang_rng, comment, comment, theme, tone, lang, 0.03)
     # Typed on purpose: from a numpy object array polars infers Object when the first value is None.
     keep = pl.Series(rng.random(n) < 0.6)
     comment = pl.select(

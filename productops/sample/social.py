@@ -7,11 +7,12 @@ from datetime import UTC, datetime
 import numpy as np
 import polars as pl
 
-from productops.sample import messy
+from productops.sample import languages, mentions, messy
 from productops.sample.company import Company, daily_counts, seconds_in_day
+from productops.sample.mentions import PRODUCT
 from productops.sample.text import compose
 
-PRODUCT = "Beacon"
+NON_ENGLISH = 0.1  # Hacker News is read and written mostly in English
 POSITIVE = (
     "I&#x27;ve been using {p} for a year and it&#x27;s genuinely great for product teams.",
     "<p>{p} is the best tool we adopted this year, the roadmap views are excellent.",
@@ -45,6 +46,22 @@ def _pick(rng: np.random.Generator, bank: tuple[str, ...], n: int) -> np.ndarray
     return np.array([t.format(p=PRODUCT) for t in bank])[rng.integers(0, len(bank), n)]
 
 
+def _localised(
+    company: Company, text: pl.Series, tone: np.ndarray, incident: np.ndarray
+) -> pl.Series:
+    """A share of the comments written in another language, in HN's HTML (own stream)."""
+    rng = company.rng(10)
+    lang = languages.draw(rng, len(text), NON_ENGLISH)
+    rows = np.flatnonzero(lang != "en")
+    if not len(rows):
+        return text
+    theme = mentions.themes_for(rng, tone[rows], incident[rows])
+    local = mentions.texts(rng, lang[rows], theme, tone[rows]).to_frame("t")
+    text = text.clone()
+    text.scatter(rows, local.select(mentions.html_escape(pl.col("t"), "&#x27;")).to_series())
+    return text
+
+
 def hit_lines(company: Company) -> pl.DataFrame:
     rng = company.rng(5)
     days = company.days
@@ -66,6 +83,7 @@ def hit_lines(company: Company) -> pl.DataFrame:
         _pick(rng, NEUTRAL, n),
     )
     text = compose(rng, text, OPENERS, CLOSERS)
+    text = _localised(company, text, tone, incident)
     is_story = rng.random(n) < 0.25
     title = np.where(incident, _pick(rng, INCIDENT_TITLES, n), _pick(rng, TITLES, n))
     object_id = company.seed * 10**11 + 41 * 10**9 + company.serial(n)

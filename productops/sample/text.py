@@ -160,8 +160,8 @@ SLANG_NUMBERS = (86, 143, 182, 187, 1337, 1432)  # in VADER's lexicon, with a se
 OPERATING_SYSTEMS = ("macOS 14", "Windows 11", "Ubuntu 24.04", "iOS 18", "Android 15")
 
 
-def _fill(rng: np.random.Generator, templates: tuple[str, ...], n: int) -> pl.Series:
-    """One template per row, its placeholders filled with random names and small numbers.
+def _parts(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
+    """Random names and small numbers for n templates' placeholders.
 
     Numbers stay under five digits so no filler looks like a phone number to the PII
     detector, and skip the few that VADER's lexicon scores as slang ("86", "143", ...).
@@ -171,7 +171,7 @@ def _fill(rng: np.random.Generator, templates: tuple[str, ...], n: int) -> pl.Se
         values = rng.integers(low, high, n)
         return np.where(np.isin(values, SLANG_NUMBERS), values + 1, values).astype(str)
 
-    parts = {
+    return {
         "k": number(3, 900),
         "k2": number(2, 4000),
         "city": rng.choice(np.array(CITIES), n),
@@ -186,14 +186,27 @@ def _fill(rng: np.random.Generator, templates: tuple[str, ...], n: int) -> pl.Se
         "c": rng.integers(0, 20, n).astype(str),
         "os": rng.choice(np.array(OPERATING_SYSTEMS), n),
     }
+
+
+def _substitute(parts: dict[str, np.ndarray], templates: np.ndarray) -> pl.Series:
     frame = pl.DataFrame(parts, schema=dict.fromkeys(parts, pl.String)).with_columns(
-        pl.col("hh", "mm").str.slice(1),
-        t=pl.Series(np.array(templates)[rng.integers(0, len(templates), n)], dtype=pl.String),
+        pl.col("hh", "mm").str.slice(1), t=pl.Series(templates, dtype=pl.String)
     )
     expr = pl.col("t")
     for key in parts:
         expr = expr.str.replace_all("{" + key + "}", pl.col(key), literal=True)
     return frame.select(expr).to_series()
+
+
+def _fill(rng: np.random.Generator, templates: tuple[str, ...], n: int) -> pl.Series:
+    """One template per row, its placeholders filled with random names and small numbers."""
+    parts = _parts(rng, n)
+    return _substitute(parts, np.array(templates)[rng.integers(0, len(templates), n)])
+
+
+def fill(rng: np.random.Generator, templates: np.ndarray) -> pl.Series:
+    """The given template of each row, its placeholders filled (see `_fill`)."""
+    return _substitute(_parts(rng, len(templates)), templates)
 
 
 def compose(
