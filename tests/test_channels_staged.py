@@ -5,7 +5,7 @@ quarantined, and raw = staging + quarantine."""
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import duckdb
 import pytest
@@ -34,8 +34,9 @@ def _key(record: dict) -> str:
         return record["productops_tombstone"]["key"]
     if record.get("kind") in ("t1", "t3"):
         return record["data"]["name"]
-    if "im:rating" in record:
-        return f"appstore:{record['id']['label']}"
+    if "im:rating" in record:  # one key per UTC day of `updated` (the feed has no other date)
+        day = datetime.fromisoformat(record["updated"]["label"]).astimezone(UTC).date()
+        return f"appstore:{record['id']['label']}@{day}"
     return record["uri"]
 
 
@@ -95,8 +96,9 @@ def test_app_store(paths: DataPaths, httpserver: HTTPServer, country: str) -> No
     feed = AppStoreEmulator(httpserver)
     sleeps = appstore_t.Sleeps()
     appstore_t.pull(paths, feed, sleeps, countries=[country])
-    gone = feed.reviews[country][2]["id"]["label"]
-    feed.delete(country, gone)
+    review = feed.reviews[country][2]
+    feed.delete(country, review["id"]["label"])
+    gone = _key({**review})
     for _ in range(2):  # missing twice in a row before it is taken as deleted
         appstore_t.pull(paths, feed, sleeps, countries=[country])
-    _staged(paths, "app_store", f"appstore:{gone}")
+    _staged(paths, "app_store", gone)

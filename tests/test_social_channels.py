@@ -81,8 +81,8 @@ def test_each_channel_is_staged_from_its_own_shape(paths) -> None:
         "t1_c2": ("reddit", "comment"),
         "at://did:plc:abc/app.bsky.feed.post/3k1": ("bluesky", "post"),
         "https://social.example/users/ada/statuses/111": ("mastodon", "post"),
-        "appstore:9001": ("app_store", "review"),
-        "appstore:9003": ("app_store", "review"),
+        "appstore:9001@2026-03-02": ("app_store", "review"),
+        "appstore:9003@2026-03-02": ("app_store", "review"),
     }
     post = got["t3_p1"]
     assert (
@@ -95,10 +95,10 @@ def test_each_channel_is_staged_from_its_own_shape(paths) -> None:
     assert sky["url"] == "https://bsky.app/profile/ada.bsky.social/post/3k1"
     toot = got["https://social.example/users/ada/statuses/111"]
     assert toot["text"] == "Beacon est #lent & cher" and toot["points"] == 7
-    app = got["appstore:9001"]
+    app = got["appstore:9001@2026-03-02"]
     assert (app["rating"], app["storefront"], app["title"]) == (1, "de", "Absturz")
     assert str(app["created_at"]) == "2026-03-02 12:12:33"  # the Pacific offset, in UTC
-    assert got["appstore:9003"]["storefront"] == "fr"  # from the review's link
+    assert got["appstore:9003@2026-03-02"]["storefront"] == "fr"  # from the review's link
     assert all(len(r["author_key"]) == 64 for k, r in got.items() if k != "t1_c2")
     assert "ada" not in " ".join(str(r["text"]) for r in got.values()).lower()
 

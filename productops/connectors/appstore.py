@@ -22,8 +22,9 @@ under `label`:
   No language field, no developer response.
 
 A review gone from the feed (deleted by its author, or removed by Apple) is saved as
-`{"productops_tombstone": {"channel": "app_store", "key": "appstore:<id>", "created_at":
-"<updated>", "deleted_at": "<UTC>"}}` (the review's staging key and day)
+`{"productops_tombstone": {"channel": "app_store", "key": "appstore:<id>@<UTC day>",
+"created_at": "<updated>", "deleted_at": "<UTC>"}}` (the version's staging key and day);
+a review rewritten on a later day tombstones its earlier day's version the same way
 once it is missing from the part of the feed read on two pulls in a row (a CDN-cached
 page, or an edit that moved a review to the top while the pages were read, hides a
 review from one pull).
@@ -178,7 +179,7 @@ def storefront_reviews(
         if not entries:
             to_the_end = True
             break
-        fresh, met = [], False
+        fresh, rewritten, met = [], [], False
         for entry in entries:
             record = {**entry, STOREFRONT: country}
             key, updated = _label(entry, "id"), _label(entry, "updated") or ""
@@ -188,8 +189,11 @@ def storefront_reviews(
                 continue
             met = met or before.get(key) == updated
             seen.add(key)
-            if held.reviews.get(key, [None, None])[1] != digest:
+            was = held.reviews.get(key, [None, None])
+            if was[1] != digest:
                 fresh.append(record)
+                if was[0] and _day(was[0]) != _day(updated):  # rewritten on another day
+                    rewritten.append(tombstone(key, was[0], client.clock()))
             held.reviews[key] = [updated, digest, 0]
             stamp = _when(updated)
             if stamp is not None and (oldest is None or stamp < oldest):
@@ -197,6 +201,8 @@ def storefront_reviews(
         if fresh:
             last = held.dumps()
             yield fresh, last
+        if rewritten:  # a page of their own: a file's shape is its first record's
+            yield rewritten, last
         past_refresh = oldest is not None and oldest < refresh_from
         if (met and past_refresh) or (since is not None and oldest is not None and oldest < since):
             break
@@ -223,13 +229,23 @@ def _missing(
         entry[2] += 1
         if entry[2] >= MISSING_PULLS:
             del held.reviews[key]
-            # The key and creation time staging gave the review, so that the tombstone is
-            # the newest version of the same record on the same day.
-            tombstones.append({"productops_tombstone": {
-                "channel": CHANNEL, "key": f"appstore:{key}", "created_at": entry[0],
-                "deleted_at": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            }})  # fmt: skip
+            tombstones.append(tombstone(key, entry[0], now.timestamp()))
     return tombstones
+
+
+def _day(updated: str) -> str | None:
+    """The UTC day of a feed time (`2026-03-19T22:00:00-07:00` is 2026-03-20)."""
+    stamp = _when(updated)
+    return stamp.astimezone(UTC).date().isoformat() if stamp is not None else None
+
+
+def tombstone(review_id: str, updated: str, now: float) -> dict[str, Any]:
+    """The version of a review that `updated` dated, gone (deleted, or rewritten on a later
+    day): its staging key (`appstore:<id>@<UTC day>`) and time, so that staging keeps it
+    as that version's newest record, on the same day."""
+    at = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {"productops_tombstone": {"channel": CHANNEL, "key": f"appstore:{review_id}@{_day(updated)}",
+                                     "created_at": updated, "deleted_at": at}}  # fmt: skip
 
 
 def cursor_name(app_id: str, country: str) -> str:

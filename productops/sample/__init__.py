@@ -116,6 +116,10 @@ def write_sample(
             _DayFiles(land / "social", "appstore_reviews", "jsonl"),
             appstore.review_lines,
         ),
+        "appstore_rewrites": (
+            _DayFiles(land / "social", "appstore_rewrites", "jsonl"),
+            appstore.rewrite_lines,
+        ),
         "tool_usage": (
             _DayFiles(land / "tool_usage", "okta_system_log", "jsonl"),
             tool_usage.event_lines,
@@ -128,7 +132,7 @@ def write_sample(
     sources = {
         "nps": ("nps",),
         "feedback": ("tickets", "widget"),
-        "social": ("social", *SOCIAL_CHANNELS),
+        "social": ("social", *SOCIAL_CHANNELS, "appstore_rewrites"),
         "tool_usage": ("tool_usage",),
     }
     files = {s: sum(written[e].files for e in names) for s, names in sources.items()}

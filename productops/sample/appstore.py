@@ -113,6 +113,18 @@ def reviews(company: Company) -> pl.DataFrame:
 
 
 def review_lines(company: Company) -> pl.DataFrame:
+    """The review entries, as the feed serves them (a rewritten review twice)."""
+    return _lines(company)[0]
+
+
+def rewrite_lines(company: Company) -> pl.DataFrame:
+    """What the connector lands when it meets a review rewritten on a later day: the
+    earlier day's version tombstoned (staging keys a review by its id and the UTC day of
+    `updated`), in files of their own (a file's shape is its first record's)."""
+    return _lines(company)[1]
+
+
+def _lines(company: Company) -> tuple[pl.DataFrame, pl.DataFrame]:
     frame = reviews(company)
     rng = company.rng(STREAM + 100)
     n = frame.height
@@ -120,6 +132,7 @@ def review_lines(company: Company) -> pl.DataFrame:
     # A rewritten review comes back to the top of the feed with a new `updated`.
     again = frame.filter(messy.mask(rng, n, REWRITTEN) & ~pl.col("story"))
     notes = languages.choose(rng, languages.part("edit_notes"), again["lang"].to_numpy())
+    first = again["updated"]
     again = again.with_columns(
         updated=pl.col("updated") + pl.Series(rng.integers(86400, 10 * 86400, again.height)),
         content=pl.col("content") + "\n\n" + pl.Series(notes, dtype=pl.String),
@@ -170,7 +183,22 @@ def review_lines(company: Company) -> pl.DataFrame:
     )
     lines = pl.concat([frame, again]).sort("updated", maintain_order=True)
     end = datetime.fromtimestamp(company.window_end, UTC).date()
-    lines = lines.select(day_of("updated"), line=entry.struct.json_encode()).filter(
-        pl.col("day") < end
-    )
-    return messy.duplicate_lines(rng, lines, 0.004)
+    lines = lines.select(day_of("updated"), line=entry.struct.json_encode())
+    gone = again.with_columns(first=first).select(
+        day_of("updated"),
+        line=pl.struct(
+            productops_tombstone=pl.struct(
+                channel=pl.lit("app_store"),
+                key=pl.lit("appstore:")
+                + pl.col("id")
+                + "@"
+                + pl.from_epoch("first", time_unit="s").dt.date().cast(pl.String),
+                created_at=pl.from_epoch("first", time_unit="s").dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                deleted_at=pl.from_epoch("updated", time_unit="s").dt.strftime(
+                    "%Y-%m-%dT%H:%M:%SZ"
+                ),
+            )
+        ).struct.json_encode(),
+    )  # every rewrite is on a later UTC day (1 to 10 days later)
+    reviews_out = messy.duplicate_lines(rng, lines.filter(pl.col("day") < end), 0.004)
+    return reviews_out, gone.filter(pl.col("day") < end)

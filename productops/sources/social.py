@@ -129,8 +129,12 @@ MASTODON = Channel(
 APP_STORE = Channel(
     name="app_store",
     detect="""(record->>'$."im:rating".label') IS NOT NULL""",
-    key="""'appstore:' || (record->>'$.id.label')""",
-    # The feed has no creation date: `updated` (a Pacific offset) is the review's time.
+    # The feed has no creation date: `updated` (a Pacific offset) is the review's time,
+    # and a review its author rewrites comes back with a later one. Each day's version is
+    # its own key (`appstore:<id>@<UTC day>`), so a review is on one day only; the
+    # connector tombstones the earlier day's version when it sees the rewrite.
+    key="""'appstore:' || (record->>'$.id.label') || '@'
+           || CAST(TRY_CAST(record->>'$.updated.label' AS TIMESTAMPTZ)::TIMESTAMP AS DATE)""",
     created="TRY_CAST(record->>'$.updated.label' AS TIMESTAMPTZ)::TIMESTAMP",
     updated="TRY_CAST(record->>'$.updated.label' AS TIMESTAMPTZ)::TIMESTAMP",
     item_type="'review'",
