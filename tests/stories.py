@@ -56,6 +56,36 @@ def story_problems(serving: Path, st: Stories, scale: float) -> list[str]:
                                   "WHERE platform = 'all' AND is_spike ORDER BY date")]  # fmt: skip
         if spikes != [st.incident]:
             problems.append(f"spikes {spikes}, planted {st.incident}")
+        # The incident is heard on every channel: each is above its 28-day median that day.
+        quiet = q("""SELECT platform FROM (
+                         SELECT platform, date, mentions, median(mentions) OVER (
+                             PARTITION BY platform ORDER BY date RANGE BETWEEN
+                             INTERVAL 28 DAYS PRECEDING AND INTERVAL 1 DAY PRECEDING) AS usual
+                         FROM marts.social_sentiment_daily)
+                     WHERE date = ? AND NOT mentions > usual ORDER BY 1""", st.incident)  # fmt: skip
+        channels = {p for (p,) in q("SELECT DISTINCT platform FROM marts.social_sentiment_daily")}
+        if quiet or len(channels) < 6:
+            problems.append(f"incident not heard on {quiet}; channels {sorted(channels)}")
+        # Told only in German: the de storefront's 28-day rating falls after the app update
+        # by at least a star, while the English storefronts hold (within half a star).
+        two_weeks = st.app_update_de + timedelta(days=14)
+        if two_weeks + timedelta(days=14) <= st.end:
+
+            def rating(storefronts: tuple[str, ...], day: date) -> float | None:
+                got = q("SELECT sum(avg_rating_28d * reviews_28d) / sum(reviews_28d) FROM "
+                        "marts.app_reviews_daily WHERE date = (SELECT max(date) FROM "
+                        "marts.app_reviews_daily WHERE date <= ? AND storefront = ?) "
+                        f"AND storefront IN {storefronts}", day, storefronts[0])  # fmt: skip
+                return got[0][0] if got else None
+
+            before = rating(("de", "de"), st.app_update_de - timedelta(days=1))
+            after = rating(("de", "de"), two_weeks + timedelta(days=14))
+            en_before = rating(("us", "gb"), st.app_update_de - timedelta(days=1))
+            en_after = rating(("us", "gb"), two_weeks + timedelta(days=14))
+            if None in (before, after) or not after <= before - 1:
+                problems.append(f"German app update: de rating {before} -> {after}")
+            if None in (en_before, en_after) or abs(en_after - en_before) > 0.5:
+                problems.append(f"English storefronts moved {en_before} -> {en_after}")
 
         change_week = st.price_change - timedelta(days=st.price_change.weekday())
         incident_week = st.incident - timedelta(days=st.incident.weekday())
