@@ -349,6 +349,8 @@ def _print_headline(paths) -> None:
             shown = ", ".join(value) or "none"
         elif value is None:
             shown = "-"
+        elif isinstance(value, str):  # languages: a JSON object of counts
+            shown = value
         else:
             shown = f"{value:,.2f}" if isinstance(value, float) else f"{value:,}"
         table.add_row(name, shown)

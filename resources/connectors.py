@@ -106,6 +106,7 @@ class HackerNewsApi(SourceApi):
     """
 
     refresh_days: int = 30
+    settings_hint: ClassVar[str | None] = "SOCIAL_QUERIES, the searches of every channel"
 
     def queries(self) -> list[str]:
         return _social_queries()

@@ -66,25 +66,25 @@ def story_problems(serving: Path, st: Stories, scale: float) -> list[str]:
         channels = {p for (p,) in q("SELECT DISTINCT platform FROM marts.social_sentiment_daily")}
         if quiet or len(channels) < 6:
             problems.append(f"incident not heard on {quiet}; channels {sorted(channels)}")
-        # Told only in German: the de storefront's 28-day rating falls after the app update
-        # by at least a star, while the English storefronts hold (within half a star).
-        two_weeks = st.app_update_de + timedelta(days=14)
-        if two_weeks + timedelta(days=14) <= st.end:
 
-            def rating(storefronts: tuple[str, ...], day: date) -> float | None:
-                got = q("SELECT sum(avg_rating_28d * reviews_28d) / sum(reviews_28d) FROM "
-                        "marts.app_reviews_daily WHERE date = (SELECT max(date) FROM "
-                        "marts.app_reviews_daily WHERE date <= ? AND storefront = ?) "
-                        f"AND storefront IN {storefronts}", day, storefronts[0])  # fmt: skip
-                return got[0][0] if got else None
+        # Told only in German: from a week after the app update to the day before the
+        # incident (whose one-star burst lowers every storefront), the de storefront's
+        # reviews are rated at least half a star lower than before the update, and at most
+        # 2 stars, while the English storefronts hold (within 0.6 of a star).
+        def rating(storefronts: tuple[str, ...], first: date, last: date) -> float | None:
+            got = q(f"SELECT sum(avg_rating * reviews) / sum(reviews) FROM marts.app_reviews_daily "
+                    f"WHERE storefront IN {storefronts} AND date BETWEEN ? AND ?", first, last)  # fmt: skip
+            return got[0][0] if got else None
 
-            before = rating(("de", "de"), st.app_update_de - timedelta(days=1))
-            after = rating(("de", "de"), two_weeks + timedelta(days=14))
-            en_before = rating(("us", "gb"), st.app_update_de - timedelta(days=1))
-            en_after = rating(("us", "gb"), two_weeks + timedelta(days=14))
-            if None in (before, after) or not after <= before - 1:
+        settled = st.app_update_de + timedelta(days=7)
+        if settled + timedelta(days=7) < st.incident:
+            before = rating(("de", "de"), st.start, st.app_update_de - timedelta(days=1))
+            after = rating(("de", "de"), settled, st.incident - timedelta(days=1))
+            en_before = rating(("us", "gb"), st.start, st.app_update_de - timedelta(days=1))
+            en_after = rating(("us", "gb"), settled, st.incident - timedelta(days=1))
+            if None in (before, after) or not (after <= before - 0.5 and after <= 2.0):
                 problems.append(f"German app update: de rating {before} -> {after}")
-            if None in (en_before, en_after) or abs(en_after - en_before) > 0.5:
+            if None in (en_before, en_after) or abs(en_after - en_before) > 0.6:
                 problems.append(f"English storefronts moved {en_before} -> {en_after}")
 
         change_week = st.price_change - timedelta(days=st.price_change.weekday())

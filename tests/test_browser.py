@@ -275,7 +275,7 @@ def test_the_report_renders_every_chart_without_errors(ui: dict, browser: webdri
     browser.get_log("browser")  # drop what earlier pages logged
     browser.get(report.as_uri())
     charts = _wait("the charts", lambda: browser.find_elements(By.CSS_SELECTOR, "figure > svg"))
-    assert len(charts) == 6  # what to fix first, then the five of the metrics
+    assert len(charts) == 7  # what to fix first, then the six of the metrics
     for chart in charts:
         size = chart.size
         assert size["width"] > 100 and size["height"] > 50, size

@@ -155,7 +155,7 @@ def company(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Company]:
 OWN = {
     "nps": ["nps_comments", "nps_daily"],
     "feedback": ["feedback_themes_weekly"],
-    "social": ["social_sentiment_daily"],
+    "social": ["app_reviews_daily", "social_sentiment_daily"],
     "tool_usage": ["tool_licences", "tool_usage_daily"],
     "licences": ["tool_licences"],
 }

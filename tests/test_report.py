@@ -22,7 +22,7 @@ def test_the_run_writes_one_self_contained_page(sample_run: SampleRun) -> None:
     page = sample_run.paths.reports / f"productops-{sample_run.end.isoformat()}.html"
     text = page.read_text()
     assert page.stat().st_size < 1_000_000
-    assert text.count("<svg") == 6
+    assert text.count("<svg") == 7
     assert "<table>" in text and "Productboard" in text  # the right-sizing table
     assert not re.search(r"<script|<link|<img|@import|src=", text)  # nothing to fetch
     external = set(re.findall(r"https?://[^\"' )]+", text)) - {"http://www.w3.org/2000/svg",
@@ -34,7 +34,7 @@ def test_the_run_writes_one_self_contained_page(sample_run: SampleRun) -> None:
 def test_every_planted_story_is_told_in_numbers(sample_run: SampleRun, tmp_path: Path) -> None:
     stories = sample_run.summary.stories
     report = build_report(sample_run.paths.serving, tmp_path)
-    assert report.day == sample_run.end and report.charts == 6
+    assert report.day == sample_run.end and report.charts == 7
     text = {s.title: " ".join(s.sentences) for s in report.sections}
 
     with duckdb.connect(str(sample_run.paths.serving), read_only=True) as con:
@@ -134,4 +134,4 @@ def test_a_plan_without_responses_in_its_28_days_has_no_margin(
             "WHERE segment = 'plan' AND date = ?",
             [sample_run.start],
         )
-    assert build_report(serving, tmp_path / "reports").charts == 6
+    assert build_report(serving, tmp_path / "reports").charts == 7

@@ -25,23 +25,26 @@ CONTRACT = {
     "nps_margin_of_error nps_low nps_high nps_28d responses_28d nps_28d_margin_of_error "
     "nps_28d_change nps_28d_change_margin_of_error change_significant",
     "nps_comments": "response_id date score category plan region channel comment themes sentiment "
-    "sentiment_label",
+    "sentiment_label language",
     "feedback_themes_weekly": "week theme items negative_share avg_sentiment items_prev_week "
-    "wow_change is_emerging is_partial_week",
+    "wow_change is_emerging is_partial_week scored_share languages",
     "social_sentiment_daily": "date platform mentions positive neutral negative avg_sentiment "
-    "net_sentiment engagement is_spike",
+    "net_sentiment engagement is_spike scored_share languages",
+    "app_reviews_daily": "date storefront reviews avg_rating low_rating_share reviews_28d "
+    "avg_rating_28d avg_sentiment scored_share languages",
     "tool_usage_daily": "date tool dau wau mau stickiness events failed_events",
     "tool_licences": "date tool seats active_users_30d utilisation unused_seats annual_cost "
     "cost_per_active_user owner currency renewal_date days_to_renewal renewal_within_90d "
     "inactive_users_60d recommended_seats savings_at_renewal is_stale",
     "account_voice": "account_id plan region nps_responses latest_score latest_category "
-    "latest_response_at feedback_items_90d negative_feedback_share_90d top_themes_90d last_signal_at "
-    "sources_missing",
+    "latest_response_at feedback_items_90d negative_feedback_share_90d feedback_scored_share_90d "
+    "feedback_languages_90d top_themes_90d last_signal_at sources_missing",
     "data_trust": "date source rows_loaded rows_quarantined checks_run checks_failed freshness_hours "
     "trusted notes",
     "kpi_daily": "date nps_28d nps_responses_28d feedback_items negative_feedback_share "
     "social_mentions social_net_sentiment tool_active_users licence_utilisation sources_trusted "
-    "sources_missing",
+    "sources_missing feedback_scored_share feedback_languages social_scored_share "
+    "social_languages app_reviews app_avg_rating",
     "theme_impact": "week window theme nps_responses_mentioning nps_mentioning "
     "nps_not_mentioning nps_gap nps_gap_margin_of_error nps_points_lost tickets "
     "accounts_affected plans_affected rank is_partial_period sources_missing",

@@ -142,7 +142,9 @@ APP_STORE = Channel(
     writer="record->>'$.author.name.label'",
     title="record->>'$.title.label'",
     text="record->>'$.content.label'",
-    url=_APP_HREF,
+    # The feed's link is the app's review page, the same for every review (with the app's
+    # id, which reads like a phone number): no link to the review itself.
+    url="NULL",
     points="TRY_CAST(record->>'$.\"im:voteSum\".label' AS INTEGER)",
     num_comments="0",
     rating="""record->>'$."im:rating".label'""",
