@@ -13,6 +13,7 @@ from pytest_httpserver import HTTPServer
 from pipelines.runner import materialise
 from productops.settings import data_paths
 from tests.api_emulator import TOKENS, Emulator
+from tests.appstore_emulator import APP_ID, AppStoreEmulator
 
 pytestmark = pytest.mark.slow
 WINDOW = (date(2026, 3, 1), date(2026, 3, 4))
@@ -28,8 +29,11 @@ def emulator(httpserver: HTTPServer, tmp_path: Path, monkeypatch: pytest.MonkeyP
         "ZENDESK_BASE_URL": url, "ZENDESK_EMAIL": "ops@corp.com", "ZENDESK_API_TOKEN": TOKENS["zendesk"],
         "HN_BASE_URL": url, "SOCIAL_QUERIES": "Beacon",
         "OKTA_BASE_URL": url, "OKTA_API_TOKEN": TOKENS["okta"],
+        # A second social channel through the same raw step: one storefront, 101 reviews.
+        "APPSTORE_RSS_BASE_URL": url, "APPSTORE_APP_ID": APP_ID, "APPSTORE_COUNTRIES": "de",
     }.items():  # fmt: skip
         monkeypatch.setenv(name, value)
+    AppStoreEmulator(httpserver)
     return Emulator(httpserver)
 
 
@@ -50,9 +54,10 @@ def check_final_state(em: Emulator) -> None:
     assert staged("SELECT feedback_id, status FROM staging.feedback ORDER BY 1") == sorted(
         (f"zendesk:{t['id']}", t["status"]) for t in em.final_tickets().values()
     )
-    assert staged("SELECT count(*), count(DISTINCT mention_id) FROM staging.social_mentions") == [
-        (130, 130)
-    ]
+    assert staged(
+        "SELECT platform, count(*), count(DISTINCT mention_id) FROM staging.social_mentions "
+        "GROUP BY ALL ORDER BY 1"
+    ) == [("app_store", 101, 101), ("hacker_news", 130, 130)]
     assert staged("SELECT count(*), count(DISTINCT event_id) FROM staging.tool_events") == [
         (140, 140)
     ]
