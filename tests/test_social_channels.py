@@ -125,3 +125,15 @@ def test_an_edit_and_a_tombstone_are_newer_versions(paths) -> None:
     assert got["t3_p1"]["text"] == "Beacon\nedited: it is great"
     gone = got["at://did:plc:abc/app.bsky.feed.post/3k1"]
     assert gone["is_deleted"] and gone["platform"] == "bluesky" and gone["text"] is None
+
+
+def test_a_hit_without_its_key_is_quarantined_on_its_own_day(paths) -> None:
+    """A record no other channel claims reads as a Hacker News hit: one that lost its
+    `objectID` keeps its creation day, so data_trust counts it there, not on arrival."""
+    write_jsonl(paths, "social", "hn.jsonl", [
+        {"created_at_i": T0 + 60, "author": "a", "_tags": ["comment"], "comment_text": "Beacon"},
+    ])  # fmt: skip
+    con = stage(paths, "social", DAY, DAY)
+    assert [(r["date"], r["rule"]) for r in rows(con, "SELECT * FROM quarantine.social")] == [
+        (DAY, "missing_id")
+    ]

@@ -155,18 +155,25 @@ APP_STORE = Channel(
 )
 
 CHANNELS = (REDDIT, BLUESKY, MASTODON, APP_STORE, HACKER_NEWS)
+# A record no other channel claims is read as a Hacker News hit (the source's first
+# shape): one that lost its `objectID` keeps its creation day and is quarantined for the
+# missing key there, instead of landing on the day it arrived.
+_OTHERS = tuple(c for c in CHANNELS if c is not HACKER_NEWS)
 CHANNEL_NAMES = tuple(sorted(c.name for c in CHANNELS))
 ITEM_TYPES = ("story", "comment", "post", "reply", "review")
 
 
 def _by_channel(field: str, tombstone: str = "NULL") -> str:
     """SQL: the field as the record's channel declares it (a tombstone's own value first)."""
-    whens = " ".join(f"WHEN {c.detect} THEN {getattr(c, field)}" for c in CHANNELS)
-    return f"CASE WHEN {_TOMB} IS NOT NULL THEN {tombstone} {whens} END"
+    whens = " ".join(f"WHEN {c.detect} THEN {getattr(c, field)}" for c in _OTHERS)
+    return (
+        f"CASE WHEN {_TOMB} IS NOT NULL THEN {tombstone} {whens} "
+        f"ELSE {getattr(HACKER_NEWS, field)} END"
+    )
 
 
-_CHANNEL = "CASE WHEN {t} IS NOT NULL THEN {t} {w} END".format(
-    t=_TOMB, w=" ".join(f"WHEN {c.detect} THEN '{c.name}'" for c in CHANNELS)
+_CHANNEL = "CASE WHEN {t} IS NOT NULL THEN {t} {w} ELSE 'hacker_news' END".format(
+    t=_TOMB, w=" ".join(f"WHEN {c.detect} THEN '{c.name}'" for c in _OTHERS)
 )
 _TOMB_CREATED = "TRY_CAST(record->>'$.productops_tombstone.created_at' AS TIMESTAMPTZ)::TIMESTAMP"
 _TOMB_DELETED = "TRY_CAST(record->>'$.productops_tombstone.deleted_at' AS TIMESTAMPTZ)::TIMESTAMP"
