@@ -958,6 +958,25 @@ def build_data_trust(
     return _replace(con, "data_trust", select, params, where_params=[w.start, w.end])
 
 
+# kpi_daily's figures: each is there only when its sources are (column: (when, value)).
+_KPI_FIGURES = {
+    "nps_28d": ("nps", "nps_28d"),
+    "nps_responses_28d": ("nps", "responses_28d"),
+    "feedback_items": ("feedback", "items"),
+    "negative_feedback_share": ("feedback", "negative_share"),
+    "feedback_scored_share": ("feedback", "feedback_scored_share"),
+    "feedback_languages": ("feedback", "feedback_languages"),
+    "social_mentions": ("social", "mentions"),
+    "social_net_sentiment": ("social", "net_sentiment"),
+    "social_scored_share": ("social", "social_scored_share"),
+    "social_languages": ("social", "social_languages"),
+    "app_reviews": ("social", "app_reviews"),
+    "app_avg_rating": ("social", "app_avg_rating"),
+    "tool_active_users": ("tool_usage", "users"),
+    "licence_utilisation": ("licences AND tool_usage", "utilisation"),
+}
+
+
 def build_kpi_daily(con: duckdb.DuckDBPyConnection, w: Window) -> int:
     """One row per day from the other marts. A source's figures are there only where
     `data_trust` trusts it that day and its mart was built for the day: otherwise they
@@ -1007,22 +1026,8 @@ def build_kpi_daily(con: duckdb.DuckDBPyConnection, w: Window) -> int:
                    FROM marts.tool_licences WHERE date BETWEEN ? AND ? GROUP BY ALL) l
                ON l.date = cal.date
     )
-    SELECT date,
-           CASE WHEN nps THEN nps_28d END AS nps_28d,
-           CASE WHEN nps THEN responses_28d END AS nps_responses_28d,
-           CASE WHEN feedback THEN items END AS feedback_items,
-           CASE WHEN feedback THEN negative_share END AS negative_feedback_share,
-           CASE WHEN social THEN mentions END AS social_mentions,
-           CASE WHEN social THEN net_sentiment END AS social_net_sentiment,
-           CASE WHEN tool_usage THEN users END AS tool_active_users,
-           CASE WHEN licences AND tool_usage THEN utilisation END AS licence_utilisation,
-           trusted AS sources_trusted,
-           CASE WHEN feedback THEN feedback_scored_share END AS feedback_scored_share,
-           CASE WHEN feedback THEN feedback_languages END AS feedback_languages,
-           CASE WHEN social THEN social_scored_share END AS social_scored_share,
-           CASE WHEN social THEN social_languages END AS social_languages,
-           CASE WHEN social THEN app_reviews END AS app_reviews,
-           CASE WHEN social THEN app_avg_rating END AS app_avg_rating,
+    SELECT date, trusted AS sources_trusted,
+           {", ".join(f"CASE WHEN {when} THEN {value} END AS {name}" for name, (when, value) in _KPI_FIGURES.items())},
            list_sort(list_filter([{", ".join(f"CASE WHEN NOT {s} THEN {literal(s)} END" for s in FRESHNESS_LIMIT_HOURS)}],
                                  lambda x: x IS NOT NULL)) AS sources_missing
     FROM have

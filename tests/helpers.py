@@ -55,3 +55,10 @@ def rows(
     cur = con.execute(query, params or [])
     cols = [d[0] for d in cur.description]
     return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+
+
+class Sleeps(list):
+    """An API client's injected sleep: records each wait instead of waiting."""
+
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)

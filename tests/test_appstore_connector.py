@@ -18,15 +18,11 @@ from productops.connectors.pull import CursorStore
 from productops.settings import DataPaths
 from resources.connectors import API_CLASSES, API_RESOURCES, AppStoreApi
 from tests.appstore_emulator import APP_ID, NOW, AppStoreEmulator
+from tests.helpers import Sleeps
 
 START = date(2026, 1, 1)
 COUNTRIES = ["us", "de", "fr", "gb"]
 PAUSE = 0.25
-
-
-class Sleeps(list):
-    def __call__(self, seconds: float) -> None:
-        self.append(seconds)
 
 
 @pytest.fixture

@@ -11,13 +11,9 @@ from werkzeug import Response
 
 from productops.connectors import apis
 from productops.connectors.http import ApiClient, AuthError, ConnectorError, RetryPolicy
+from tests.helpers import Sleeps
 
 TOKEN = "tok-s3cret-value"
-
-
-class Sleeps(list):
-    def __call__(self, seconds: float) -> None:
-        self.append(seconds)
 
 
 @pytest.fixture

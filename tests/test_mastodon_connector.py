@@ -23,16 +23,12 @@ from productops.connectors.mastodon import (
 from productops.connectors.pull import CursorStore, PullResult
 from productops.settings import DataPaths
 from resources.connectors import API_CLASSES, API_RESOURCES, MastodonApi
+from tests.helpers import Sleeps
 from tests.mastodon_emulator import BASE, NOW, TOKEN, MastodonEmulator, iso
 
 TAGS = ["beacon", "beaconapp"]
 START = BASE.date()
 RESET_WAIT = 8.25  # the emulator's window resets 7.25 s after its clock, plus a second of skew
-
-
-class Sleeps(list):
-    def __call__(self, seconds: float) -> None:
-        self.append(seconds)
 
 
 @pytest.fixture
