@@ -44,13 +44,14 @@ ui: install ## the Dagster UI and daemon on http://127.0.0.1:3000 (another port:
 	$(BIN)/productops ui --port $(UI_PORT)
 
 # Two workers, one per core; tests that share a session fixture (the sample company's
-# run, the PostgreSQL cluster, the browser's UI) stay on one worker (xdist_group). The
+# run, the PostgreSQL cluster, the browser's UI) stay on one worker (xdist_group), and
+# the workers take the longest units first, in the order tests/conftest.py gives. The
 # 15 slowest tests are printed at the end, so a slow newcomer is seen the day it arrives.
 test: install ## every test, slow end-to-end ones included
-	$(BIN)/pytest -n 2 --dist loadgroup -q --durations=15
+	$(BIN)/pytest -n 2 --dist loadgroup --no-loadscope-reorder -q --durations=15
 
 test-fast: install ## the inner loop: everything but the slow end-to-end tests
-	$(BIN)/pytest -n 2 --dist loadgroup -q -m "not slow" --durations=5
+	$(BIN)/pytest -n 2 --dist loadgroup --no-loadscope-reorder -q -m "not slow" --durations=5
 
 # make test runs the same harness with 3 trials; TORTURE_SEED picks another company.
 torture: install ## SIGKILLs at random steps, concurrent runs, a BI reader, bad input, late updates

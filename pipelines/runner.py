@@ -288,10 +288,16 @@ def ensure_pools(instance: dg.DagsterInstance, defs: dg.Definitions | None = Non
         missing = pools - set(storage.get_concurrency_keys())
         if not missing:
             return
+        raced = False
         for pool in sorted(missing):
-            with contextlib.suppress(Exception):  # another worker's insert won: look again
-                storage.initialize_concurrency_limit_to_default(pool)
-        time.sleep(random.uniform(0.05, 0.5))
+            try:
+                created = storage.initialize_concurrency_limit_to_default(pool)
+            except Exception:  # another worker's insert won: look again
+                created = raced = True
+            if not created:  # an instance without a default pool limit (an ephemeral one)
+                return
+        if raced:
+            time.sleep(random.uniform(0.05, 0.5))
 
 
 def _materialise(

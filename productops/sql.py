@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from productops import objectstore, pii
+from productops import extensions, objectstore, pii
 
 EMAIL_RE = pii.EMAIL.pattern
 # Control characters (all but tab, newline and carriage return): out of staged text.
@@ -187,7 +187,7 @@ def connect(
     """A DuckDB connection with the macros loaded, closed on exit."""
     if path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    config = {"memory_limit": memory_limit} if memory_limit else {}
+    config = {**extensions.CONFIG, **({"memory_limit": memory_limit} if memory_limit else {})}
     con = duckdb.connect(str(path), read_only=read_only, config=config)
     try:
         yield prepare(con, salt=salt)

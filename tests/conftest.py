@@ -109,17 +109,33 @@ def s3() -> Iterator[S3Server]:
 # server) and run on the worker that built it: marked here, so no test can forget.
 SHARED_FIXTURE_GROUPS = {"sample_run": "sample_run", "postgres": "postgres"}
 
+# The units of work that take longest (an xdist group, or a module), longest first, as
+# measured on 2 cores: 5, 5, 2 and 1 minutes. Started first, they end while the other
+# worker still has short tests to take; started last, one worker idles for minutes.
+LONGEST_FIRST = ["sample_run", "postgres", "test_torture.py", "held_sources", "browser"]
+
+
+def _unit(item: pytest.Item) -> str:
+    group = item.get_closest_marker("xdist_group")
+    return group.args[0] if group else item.path.name
+
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark the users of shared fixtures, before pytest-xdist groups the tests.
+    """Mark the users of shared fixtures, then order the tests longest unit first.
 
-    The PostgreSQL group's tests then come first: xdist hands each worker two groups to
-    start with, the larger first and ties in collection order, and the sample run's and
-    PostgreSQL's groups (each minutes long) must not start on the same worker."""
+    `make test` runs pytest-xdist with `--no-loadscope-reorder`, so the workers take the
+    units in this order: the known long ones, then the other slow tests, then the rest
+    (a sort is stable, so each keeps its collection order within)."""
     for item in items:
         for fixture, group in SHARED_FIXTURE_GROUPS.items():
             if fixture in getattr(item, "fixturenames", ()):
                 item.add_marker(pytest.mark.slow)
                 item.add_marker(pytest.mark.xdist_group(group))
-    items.sort(key=lambda item: "postgres" not in getattr(item, "fixturenames", ()))
+
+    def cost(item: pytest.Item) -> tuple[int, bool]:
+        unit = _unit(item)
+        rank = LONGEST_FIRST.index(unit) if unit in LONGEST_FIRST else len(LONGEST_FIRST)
+        return rank, item.get_closest_marker("slow") is None
+
+    items.sort(key=cost)

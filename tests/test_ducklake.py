@@ -25,6 +25,23 @@ def test_the_packaged_extensions_load_offline() -> None:
     assert {"httpfs", "ducklake", "postgres_scanner"} <= loaded
 
 
+def test_a_tampered_extension_file_is_refused_even_where_verified_ones_skip_the_check(
+    tmp_path: Path,
+) -> None:
+    packaged = extensions.extension_file("httpfs")
+    tampered = tmp_path / packaged.name
+    data = bytearray(packaged.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one byte of the code changed, the signature kept
+    tampered.write_bytes(bytes(data))
+    with sql.connect() as con:  # opened to load verified files without hashing them again
+        extensions.load(con, "ducklake")
+        with pytest.raises(duckdb.Error, match=r"(?i)signature"):
+            extensions.load_file(con, tampered)
+        loaded = {n for (n,) in con.execute(
+            "SELECT extension_name FROM duckdb_extensions() WHERE loaded").fetchall()}  # fmt: skip
+    assert "ducklake" in loaded and "httpfs" not in loaded
+
+
 def test_an_extension_without_its_package_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(extensions.PACKAGES, "ducklake", "no_such_package_here")
     with pytest.raises(extensions.ExtensionMissing, match="no-such-package-here"):

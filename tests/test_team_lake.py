@@ -27,8 +27,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("postgres")]
 REPO = Path(__file__).resolve().parents[1]
 CLI = str(REPO / ".venv" / "bin" / "productops")
 END = date(2026, 5, 31)
-START = END - timedelta(days=27)
-MIDDLE = START + timedelta(days=13)
+START = END - timedelta(days=13)
+MIDDLE = START + timedelta(days=6)
 BUCKET = "productops-lake"
 CATALOG = "team_lake_catalog"
 SALT = "team-lake-salt"
@@ -123,7 +123,7 @@ def test_two_workers_backfill_halves_at_once_and_serving_equals_one_machine(
 ) -> None:
     # The landing files, once: a company no fixture uses.
     source = tmp_path / "source"
-    _run("sample", "--seed", "31", "--scale", "0.1", "--days", "28", "--end", str(END),
+    _run("sample", "--seed", "31", "--scale", "0.1", "--days", "14", "--end", str(END),
          env=_local_env(source))  # fmt: skip
     landing = source / "data" / "landing"
 

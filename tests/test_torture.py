@@ -34,7 +34,7 @@ REPO = Path(__file__).parents[1]
 PRODUCTOPS = str(Path(sys.executable).parent / "productops")
 TRIALS = int(os.environ.get("TORTURE_TRIALS", "3"))
 SEED = int(os.environ.get("TORTURE_SEED", "4242"))
-DAYS = 63  # late updates reach records created up to 60 days before the run's day
+DAYS = 33  # late updates reach records created up to 30 days before the run's day
 END = date(2026, 8, 31)
 HANG_GUARD = 900  # seconds a run may take before it counts as a hang; only a hang gets there
 
@@ -137,7 +137,7 @@ def test_torture(tmp_path: Path) -> None:
         for trial in range(TRIALS):
             when = datetime.combine(END + timedelta(days=1), datetime.min.time(), UTC)
             when += timedelta(hours=6, minutes=trial)
-            expected |= late_updates(t.paths, when, timedelta(days=60), SEED + trial)
+            expected |= late_updates(t.paths, when, timedelta(days=DAYS - 3), SEED + trial)
             t.kill_at_random_step(instance, steps, END)
             t.trials += 1
             if t.finish(t.productops("run", "--start", str(END), "--end", str(END))) is None:
