@@ -1,17 +1,19 @@
 """Raw layer: landing files into the hive-partitioned Parquet lake, one asset per source.
 
 Every source has the same raw asset, built by `raw_asset`. Ingestion is per landing
-file (a batch), so a run ingests every new file, whichever days it covers; the
-asset's partitions report what the lake holds for each day.
+file (a batch), so a run ingests every new file, whichever days it covers: the asset
+has no daily partitions of its own (the lake is still partitioned by day, and staging's
+partitions show each day). Partitions here would ask Dagster for two events per source
+and day of a run (planned, materialised) that say nothing staging's do not.
 """
 
 from datetime import date
 
 import dagster as dg
 
-from assets.metadata import on_newest_day, report_late_partitions
+from assets.metadata import on_newest_day
 from assets.options import AssetOptions
-from assets.partitions import window_dates
+from assets.partitions import run_days
 from assets.policies import FRESH_DAILY, RAW
 from productops import ledger
 from productops.connectors.http import ConnectorError
@@ -35,13 +37,14 @@ def raw_asset(source: Source, options: AssetOptions) -> dg.AssetsDefinition:
         description=(
             f"Raw {source.name} records exactly as the vendor sent them, with provenance "
             f"(batch, file, record number, ingestion time). Source: `data/landing/{source.name}/`. "
-            f"Grain: one row per record version; partitioned by the record's creation day."
+            f"Grain: one row per record version; in the lake, under the record's creation day."
         ),
         group_name="raw",
         owners=OWNERS,
         kinds={"parquet", "python"},
-        partitions_def=options.daily if source.daily else None,
-        backfill_policy=dg.BackfillPolicy.single_run() if source.daily else None,
+        # No days, but one run for a range: `dagster asset materialize --partition-range`
+        # runs a selection in one run only if every asset in it says so.
+        backfill_policy=dg.BackfillPolicy.single_run(),
         retry_policy=dg.RetryPolicy(max_retries=2, delay=5, jitter=dg.Jitter.PLUS_MINUS),
         # One run at a time writes a source's lake (two workers would both take a new
         # landing file for theirs); sources still ingest side by side.
@@ -54,16 +57,15 @@ def raw_asset(source: Source, options: AssetOptions) -> dg.AssetsDefinition:
     def _raw(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         data: DataFolder = context.resources.data
         paths = data.paths
-        pulled, failed = _pull_channels(context, [getattr(context.resources, k) for k in api_keys])
+        days = run_days(context, options.daily)
+        apis = [getattr(context.resources, k) for k in api_keys]
+        pulled, failed = _pull_channels(context, apis, first_day=days[0])
+        start, end = days if source.daily else (None, None)
         report = ingest_source(paths, source, log=context.log)
         for result in pulled:  # the API pages were ingested as they came; count them too
             for part in result.reports or []:
                 report.new.extend(part.new)
         rejected = [b for b in report.new if b.status == "rejected"]
-        if source.daily:
-            start, end = window_dates(context)
-        else:
-            start = end = None
         files = raw_files(paths, source, start, end)
         rows = parquet_row_count(files)
         preview = raw_preview(files)
@@ -74,7 +76,6 @@ def raw_asset(source: Source, options: AssetOptions) -> dg.AssetsDefinition:
                     f"New batches also hold records for {len(outside)} day(s) outside this run "
                     f"({ledger.describe(outside)}); staging merges them in this run too."
                 )
-                report_late_partitions(context, outside, "records created on this day arrived")
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": int(rows),
@@ -98,7 +99,7 @@ def raw_asset(source: Source, options: AssetOptions) -> dg.AssetsDefinition:
 
 
 def _pull_channels(
-    context: dg.AssetExecutionContext, apis: list[SourceApi]
+    context: dg.AssetExecutionContext, apis: list[SourceApi], first_day: date
 ) -> tuple[list, list[str]]:
     """Pull every configured API of the source; (what was pulled, the errors of those that failed).
 
@@ -112,7 +113,7 @@ def _pull_channels(
     data: DataFolder = context.resources.data
     for api in apis:
         try:
-            results = api.pull(data.paths, window_dates(context)[0], context.log)
+            results = api.pull(data.paths, first_day, context.log)
         except ConnectorError as exc:
             tried += 1
             failed.append(str(exc))

@@ -207,12 +207,15 @@ def test_a_multi_day_run_puts_table_wide_metadata_on_its_newest_day_only(
     each of a backfill's days they were most of its event log. Every day still says how
     it went (row count, quarantine)."""
     newest = sample_run.end.isoformat()
-    for asset in ("raw/feedback", "staging/feedback", "marts/nps_daily"):
+    for asset in ("staging/feedback", "marts/nps_daily"):
         days = sample_run.metadata_names[asset]
         assert len(days) > 20, asset
-        table_wide = {"preview"} | ({"dagster/column_schema"} if "raw" not in asset else set())
+        table_wide = {"preview", "dagster/column_schema"}
         for day, names in days.items():
             assert "dagster/row_count" in names, (asset, day)
             assert (table_wide <= names) == (day == newest), (asset, day, sorted(names))
     assert "quarantined" in sample_run.metadata_names["staging/feedback"][newest]
+    # Raw has no days of its own (the landing batch is its unit): one event per run.
+    assert set(sample_run.metadata_names["raw/feedback"]) == {None}
+    assert {"preview", "new_batches"} <= sample_run.metadata_names["raw/feedback"][None]
     assert "nps_28d" in sample_run.metadata_names["marts/nps_daily"][newest]
