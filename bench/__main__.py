@@ -453,7 +453,12 @@ def main() -> int:
     console.print(_targets_table(results))
     args.out.mkdir(parents=True, exist_ok=True)
     results["held_back"] = held_back(results)
+    # One file per run: a second run on the same day gets -2, -3, ...
     stem = args.out / results["date"]
+    for n in range(2, 100):
+        if not stem.with_suffix(".json").exists():
+            break
+        stem = args.out / f"{results['date']}-{n}"
     stem.with_suffix(".json").write_text(json.dumps(results, indent=2) + "\n")
     stem.with_suffix(".md").write_text(summary_markdown(results))
     console.print(f"Written to {stem}.json and {stem}.md")
