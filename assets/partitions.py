@@ -6,9 +6,11 @@ from datetime import date, timedelta
 
 import dagster as dg
 
-from productops.range_tags import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG
-
-PARTITION_TAG = "dagster/partition"  # a one-day run's tag (documented, no public constant)
+from productops.range_tags import (
+    PARTITION_RANGE_END_TAG,
+    PARTITION_RANGE_START_TAG,
+    PARTITION_TAG,
+)
 
 
 def daily_partitions(first_day: date) -> dg.DailyPartitionsDefinition:

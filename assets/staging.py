@@ -31,8 +31,8 @@ def staging_key(source: Source) -> dg.AssetKey:
 
 def _name_sources(source: Source) -> list[dg.AssetKey]:
     """Raw assets whose people's names `source`'s staging redacts. A snapshot source (not
-    daily) waits only for other snapshots: waiting on every daily partition would hold it
-    back until the whole calendar is materialised."""
+    daily) waits only for other snapshots: it would otherwise be rebuilt each time a
+    daily source ingests."""
     return [
         raw_key(other)
         for other in SOURCES.values()

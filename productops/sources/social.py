@@ -172,8 +172,8 @@ def _by_channel(field: str, tombstone: str = "NULL") -> str:
     )
 
 
-_CHANNEL = "CASE WHEN {t} IS NOT NULL THEN {t} {w} ELSE 'hacker_news' END".format(
-    t=_TOMB, w=" ".join(f"WHEN {c.detect} THEN '{c.name}'" for c in _OTHERS)
+_CHANNEL = "CASE WHEN {t} IS NOT NULL THEN {t} {w} ELSE '{hn}' END".format(
+    t=_TOMB, w=" ".join(f"WHEN {c.detect} THEN '{c.name}'" for c in _OTHERS), hn=HACKER_NEWS.name
 )
 _TOMB_CREATED = "TRY_CAST(record->>'$.productops_tombstone.created_at' AS TIMESTAMPTZ)::TIMESTAMP"
 _TOMB_DELETED = "TRY_CAST(record->>'$.productops_tombstone.deleted_at' AS TIMESTAMPTZ)::TIMESTAMP"
